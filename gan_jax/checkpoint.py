@@ -1,0 +1,83 @@
+"""Checkpoints of a TrainState with orbax's CheckpointManager.
+
+Checkpoints live in `<workdir>/checkpoints/<step>/`. Orbax writes each one to a
+temporary directory and renames it when complete, so an interrupted save never
+replaces a good checkpoint. Typed PRNG keys are stored as their raw uint32 key
+data and re-wrapped on restore.
+"""
+
+import os
+from typing import Any, Optional
+
+import jax
+import orbax.checkpoint as ocp
+
+from gan_jax.errors import CheckpointError
+
+
+def _to_saveable(state: Any) -> Any:
+  return state.replace(key=jax.random.key_data(state.key))
+
+
+def _from_saved(saved: Any, template: Any) -> Any:
+  return saved.replace(key=jax.random.wrap_key_data(saved.key, impl=jax.random.key_impl(template.key)))
+
+
+class Checkpointer:
+  """Saves every `every_steps` steps (and on demand), keeps the newest `max_to_keep`.
+
+  Args:
+    workdir: the run's directory; checkpoints go to `<workdir>/checkpoints`.
+    every_steps: save interval in train steps (save_if_due).
+    max_to_keep: number of newest checkpoints kept.
+  """
+
+  def __init__(self, workdir: str, every_steps: int = 500, max_to_keep: int = 3):
+    self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+    self.every_steps = every_steps
+    self._manager = ocp.CheckpointManager(
+        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+
+  def latest_step(self) -> Optional[int]:
+    """The newest complete checkpoint's step, or None."""
+    return self._manager.latest_step()
+
+  def save(self, step: int, state: Any) -> None:
+    """Saves a host (single-copy) TrainState as step `step`, unless that step is saved already."""
+    if step in self._manager.all_steps():
+      return
+    self._manager.save(step, args=ocp.args.StandardSave(_to_saveable(state)), force=True)
+
+  def save_if_due(self, step: int, state_fn) -> None:
+    """Saves `state_fn()` when `step` is a multiple of `every_steps`."""
+    if self.every_steps and step % self.every_steps == 0:
+      self.save(step, state_fn())
+
+  def restore(self, template: Any, step: Optional[int] = None) -> Any:
+    """Restores the checkpoint of `step` (default: the newest) shaped like `template`.
+
+    Args:
+      template: a TrainState of the same model and config (e.g. a fresh one).
+    Raises:
+      CheckpointError: none exists, or it cannot be read (damaged, or from another config).
+    """
+    step = self.latest_step() if step is None else step
+    if step is None:
+      raise CheckpointError(f"no checkpoint in {self.directory}; train first")
+    saveable = _to_saveable(template)
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, saveable)
+    try:
+      saved = self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+    except Exception as e:  # orbax raises many types for a damaged or foreign checkpoint
+      reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+      raise CheckpointError(
+          f"checkpoint {os.path.join(self.directory, str(step))} cannot be restored ({reason}); "
+          f"delete that step's directory to resume from an earlier one, or use a new --workdir") from e
+    return _from_saved(saved, template)
+
+  def wait(self) -> None:
+    """Blocks until asynchronous saves have finished."""
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.close()

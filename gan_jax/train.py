@@ -1,0 +1,211 @@
+"""The training state, the phase-built train step and the training loop.
+
+A model is described by its *phases*. A phase names the optimizer it steps and
+the parameter groups it differentiates, and gives a pure loss function. The
+GAN of Goodfellow et al. 2014 (Algorithm 1) is k discriminator phases followed
+by one generator phase; a VAE is one phase over encoder and decoder.
+`make_train_step(phases, optimizers)` turns the phases into one pure
+`train_step(state, batch) -> (state, metrics)` that `gan_jax.parallel` compiles
+for one device, `jax.jit` sharding or `jax.pmap`.
+"""
+
+import json
+import os
+import time
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from gan_jax.parallel import SINGLE_DEVICE, Collective
+
+Params = dict[str, Any]
+# loss_fn(params, batch_stats, batch, key, collective) -> (loss, (batch_stats_updates, metrics))
+LossFn = Callable[[Params, Params, Any, jax.Array, Collective], tuple[jax.Array, tuple[Params, dict]]]
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a run needs to continue, as one pytree.
+
+  Attributes:
+    step: int32 scalar, train steps done.
+    params: {group: params}, e.g. {"generator": ..., "discriminator": ...}.
+    batch_stats: {group: BatchNorm running statistics} ({} for groups without BatchNorm).
+    opt_state: {optimizer name: optax state}.
+    key: typed PRNG key of the run; step s uses fold_in(key, s).
+  """
+  step: jax.Array
+  params: Params
+  batch_stats: Params
+  opt_state: dict[str, Any]
+  key: jax.Array
+
+
+class Phase(NamedTuple):
+  """One parameter update inside a train step.
+
+  Attributes:
+    name: the optimizer (and `opt_state` entry) this phase steps, e.g. "discriminator".
+    groups: the parameter groups it differentiates, e.g. ("generator",).
+    loss_fn: pure loss; see `LossFn`. Returns the scalar loss to minimise, the
+      BatchNorm statistics it updated ({group: stats}) and its metrics.
+  """
+  name: str
+  groups: tuple[str, ...]
+  loss_fn: LossFn
+
+
+def create_train_state(params: Params, batch_stats: Params,
+                       optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
+                       key: jax.Array) -> TrainState:
+  """A fresh TrainState at step 0.
+
+  Args:
+    params, batch_stats: {group: ...} from the modules' `init`.
+    optimizers: {name: (optax transformation, the groups it updates)}.
+    key: typed PRNG key (jax.random.key(seed)).
+  """
+  opt_state = {name: tx.init({g: params[g] for g in groups}) for name, (tx, groups) in optimizers.items()}
+  return TrainState(step=jnp.int32(0), params=params, batch_stats=batch_stats, opt_state=opt_state, key=key)
+
+
+def example_keys(key: jax.Array, batch_size: int, collective: Collective = SINGLE_DEVICE) -> jax.Array:
+  """One PRNG key per example of the *global* batch, for this shard's rows.
+
+  Noise drawn from these keys (z, dropout masks) depends only on the example's
+  index in the global batch, never on how the batch is split over devices, so
+  a run on 8 devices draws the same numbers as a run on one.
+
+  Args:
+    key: typed PRNG key of this phase.
+    batch_size: rows in this shard.
+  Returns:
+    keys: [batch_size] typed keys.
+  """
+  first = collective.shard_index() * batch_size
+  return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, first + jnp.arange(batch_size))
+
+
+def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
+                    collective: Collective = SINGLE_DEVICE) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
+  """Builds the pure train step that runs `phases` in order.
+
+  Each phase differentiates its loss with respect to its groups' parameters,
+  averages the gradients across data-parallel shards (`collective.mean`), and
+  applies its optimizer; later phases see the earlier phases' updates (the
+  alternating updates of Goodfellow et al. 2014, Algorithm 1).
+
+  Args:
+    phases: the phases of one step.
+    optimizers: {name: (optax transformation, groups)}, one per distinct phase name.
+    collective: `gan_jax.parallel.SINGLE_DEVICE`, or `PMAP` when run under `jax.pmap`.
+  Returns:
+    train_step(state, batch) -> (state, metrics), metrics a flat dict of float32
+    scalars averaged over the global batch (a later phase's value wins on a name clash).
+  """
+
+  def train_step(state: TrainState, batch: Any) -> tuple[TrainState, dict]:
+    phase_keys = jax.random.split(jax.random.fold_in(state.key, state.step), len(phases))
+    params, batch_stats, opt_state = state.params, state.batch_stats, dict(state.opt_state)
+    metrics = {}
+    for phase, key in zip(phases, phase_keys):
+      trainable = {g: params[g] for g in phase.groups}
+
+      def loss(trainable, phase=phase, key=key):
+        return phase.loss_fn({**params, **trainable}, batch_stats, batch, key, collective)
+
+      grads, (stats_updates, phase_metrics) = jax.grad(loss, has_aux=True)(trainable)
+      grads = collective.mean(grads)
+      tx = optimizers[phase.name][0]
+      updates, opt_state[phase.name] = tx.update(grads, opt_state[phase.name], trainable)
+      params = {**params, **optax.apply_updates(trainable, updates)}
+      batch_stats = {**batch_stats, **stats_updates}
+      metrics.update(phase_metrics)
+    new_state = state.replace(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state)
+    return new_state, collective.mean(metrics)
+
+  return train_step
+
+
+class MetricsLog:
+  """Appends one JSON object per logged step to `metrics.jsonl`.
+
+  On resume from step s, `truncate(s)` drops the records of steps after s, so the
+  file never holds two records of one step.
+  """
+
+  def __init__(self, path: str):
+    self.path = path
+
+  def read(self) -> list[dict]:
+    if not os.path.exists(self.path):
+      return []
+    with open(self.path) as f:
+      return [json.loads(line) for line in f if line.strip()]
+
+  def truncate(self, step: int) -> None:
+    kept = [r for r in self.read() if r["step"] <= step]
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in kept)
+    os.replace(tmp, self.path)
+
+  def append(self, record: dict) -> None:
+    with open(self.path, "a") as f:
+      f.write(json.dumps(record) + "\n")
+
+
+def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: Callable[[Any], Any],
+               get_metrics: Callable[[Any], dict], get_batch: Callable[[int], Any], num_steps: int,
+               steps_per_epoch: int, images_per_step: int, metrics_log: Optional[MetricsLog] = None,
+               log_every_steps: int = 10, on_epoch_end: Optional[Callable[[int, Any], None]] = None,
+               on_step_end: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True) -> Any:
+  """Runs `train_step` from `state.step` to `num_steps`.
+
+  Args:
+    state: device train state.
+    start_step: the state's step (batches 0..start_step-1 are done).
+    train_step: compiled (state, device batch) -> (state, device metrics).
+    put_batch: host batch -> device batch.
+    get_metrics: device metrics -> {name: float}.
+    get_batch: global step -> host batch; a pure function of the step, so a
+      resumed run sees the same batches as an uninterrupted one.
+    num_steps: the step to stop at.
+    steps_per_epoch: for epoch numbering (epoch e covers steps [e*spe, (e+1)*spe)).
+    images_per_step: real images one step consumes, for the images/s rate.
+    metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec").
+    log_every_steps: metrics are fetched from the device every this many steps.
+    on_epoch_end: called as (epoch number from 1, state) after an epoch's last step.
+    on_step_end: called as (step number from 1, state) after every step (checkpoints).
+  Returns:
+    The device state after `num_steps` steps.
+  """
+  bar = tqdm(total=num_steps, initial=start_step, disable=not show_progress, unit="step", dynamic_ncols=True)
+  window_start, window_steps = time.perf_counter(), 0
+  for step in range(start_step, num_steps):
+    state, metrics = train_step(state, put_batch(get_batch(step)))
+    window_steps += 1
+    done = step + 1
+    if done % log_every_steps == 0 or done == num_steps:
+      values = get_metrics(metrics)  # waits for the device
+      now = time.perf_counter()
+      rate = window_steps * images_per_step / max(now - window_start, 1e-9)
+      window_start, window_steps = now, 0
+      epoch = step // steps_per_epoch + 1
+      if metrics_log is not None:
+        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate})
+      bar.set_postfix({"epoch": epoch, **{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
+                       "img/s": f"{rate:.0f}"}, refresh=False)
+    bar.update(1)
+    if on_step_end is not None:
+      on_step_end(done, state)
+    if on_epoch_end is not None and done % steps_per_epoch == 0:
+      on_epoch_end(done // steps_per_epoch, state)
+  bar.close()
+  return state
+

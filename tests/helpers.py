@@ -1,0 +1,27 @@
+"""Small configs and runners shared by the tests."""
+
+import os
+import subprocess
+import sys
+
+import ml_collections
+
+from gan_jax import configs
+from tests.conftest import DATA_DIR, REPO
+
+
+def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
+  """The DCGAN config with narrow layers and a small batch: seconds per test on CPU."""
+  config = configs.dcgan()
+  config.update(dict(generator_features=(16, 8, 8), discriminator_features=(8, 16), batch_size=16,
+                     data_dir=DATA_DIR, log_every_steps=1, show_progress=False, checkpoint_every_steps=2))
+  config.update(overrides)
+  return config
+
+
+def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
+  """Runs `python -m module args` from the repository root on `num_cpu_devices` CPU devices."""
+  env = {**os.environ, "JAX_PLATFORMS": "cpu",
+         "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices}"}
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
+                        text=True, timeout=timeout)

@@ -1,0 +1,80 @@
+"""Data parallelism: pmap and sharding steps equal the single-device step (8 simulated CPUs)."""
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from gan_jax import data, gan, parallel
+from gan_jax.errors import AcceleratorError, ParallelismError
+from gan_jax.models import build_discriminator, build_generator
+from gan_jax.train import make_train_step
+from tests.helpers import run_module, tiny_dcgan_config
+
+
+def _run_steps(config, dp, batches):
+  generator = build_generator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
+  discriminator = build_discriminator(config)
+  step = make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim),
+                         gan.optimizers_for(config), dp.collective if dp else parallel.SINGLE_DEVICE)
+  state = gan.init_state(config, generator, discriminator)
+  if dp is None:
+    step = jax.jit(step)
+    for batch in batches:
+      state, _ = step(state, batch)
+    return state
+  step, state = dp.wrap(step), dp.put_state(state)
+  for batch in batches:
+    state, _ = step(state, dp.put_batch(batch))
+  return dp.get_state(state)
+
+
+@pytest.mark.parametrize("mode", ["sharding", "pmap"])
+def test_data_parallel_step_equals_single_device(mode):
+  assert jax.device_count() == 8
+  config = tiny_dcgan_config(batch_size=16)  # 2 images per device; dropout 0.3 on
+  images, _ = data.load("mnist", "train", data_dir=config.data_dir or None)
+  batches = [{"x": data.to_gan_range(images[16 * i:16 * (i + 1)])[:, None]} for i in range(3)]
+  single = _run_steps(config, None, batches)
+  multi = _run_steps(config, parallel.DataParallel(mode, jax.devices()), batches)
+  assert int(multi.step) == 3
+  chex.assert_trees_all_close(multi.params, single.params, atol=1e-5, rtol=0)
+  chex.assert_trees_all_close(multi.batch_stats, single.batch_stats, atol=1e-5, rtol=0)
+  # The comparison can fail: three steps moved the parameters far more than the tolerance.
+  start = gan.init_state(config, build_generator(config), build_discriminator(config))
+  moved = jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))), single.params, start.params)
+  assert max(jax.tree.leaves(moved)) > 1e-4
+
+
+def test_batch_size_must_divide_over_devices():
+  dp = parallel.DataParallel("sharding", jax.devices())
+  with pytest.raises(ParallelismError, match="not divisible by the 8 devices"):
+    dp.check_batch_size(250)
+  dp.check_batch_size(256)
+
+
+def test_unknown_parallelism_and_accelerator():
+  with pytest.raises(ParallelismError, match="choose one of sharding, pmap"):
+    parallel.DataParallel("dp")
+  with pytest.raises(AcceleratorError, match="choose one of"):
+    parallel.resolve_accelerator("npu")
+
+
+def test_absent_accelerator_exits_2_with_one_line(tmp_path):
+  assert "tpu" not in parallel.available_backends()
+  result = run_module("experiments.dcgan", f"--workdir={tmp_path / 'run'}", "--accelerator=tpu")
+  assert result.returncode == 2, result.stderr
+  lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+  assert lines == ["error: --accelerator=tpu is not present on this machine; available: cpu "
+                   "(or use --accelerator=auto)"], result.stderr
+  assert "Traceback" not in result.stderr
+  assert not (tmp_path / "run").exists()
+
+
+def test_batch_size_error_from_the_command_line(tmp_path):
+  result = run_module("experiments.dcgan", f"--workdir={tmp_path / 'run'}", "--batch_size=250",
+                      num_cpu_devices=8)
+  assert result.returncode == 2, result.stderr
+  assert result.stderr.strip().splitlines()[-1] == (
+      "error: batch size 250 is not divisible by the 8 devices; use a multiple of 8, e.g. --batch_size=248")
+  assert not (tmp_path / "run").exists()
