@@ -1,0 +1,89 @@
+"""End to end: the command-line tools on real MNIST with a tiny DCGAN."""
+
+import json
+import os
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from tests.conftest import DATA_DIR
+from tests.helpers import run_module
+
+TINY = ["--batch_size=16", "--config.generator_features=(16,8,8)", "--config.discriminator_features=(8,16)",
+        "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
+
+def _train(workdir, *args):
+  data_args = [f"--data_dir={DATA_DIR}"] if DATA_DIR else []
+  return run_module("experiments.dcgan", f"--workdir={workdir}", *data_args, *TINY, *args)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp("dcgan")
+  result = _train(workdir, "--max_steps=3")
+  assert result.returncode == 0, result.stderr
+  return workdir
+
+
+def test_train_writes_every_output(run_dir):
+  names = set(os.listdir(run_dir))
+  assert {"config.json", "metrics.jsonl", "samples_epoch_001.png", "curves.png", "checkpoints"} <= names
+  assert sorted(os.listdir(run_dir / "checkpoints")) == ["2", "3"]
+  with open(run_dir / "config.json") as f:
+    config = json.load(f)
+  assert (config["dataset"], config["batch_size"], config["max_steps"]) == ("mnist", 16, 3)
+  with open(run_dir / "metrics.jsonl") as f:
+    records = [json.loads(line) for line in f]
+  assert [r["step"] for r in records] == [1, 2, 3]
+  assert all({"d_loss", "g_loss", "d_real", "d_fake", "images_per_sec"} <= set(r) for r in records)
+  grid = matplotlib.image.imread(run_dir / "samples_epoch_001.png")
+  assert grid.ndim == 3 and grid.shape[0] > 8 * 28 and grid.shape[1] > 8 * 28
+  assert grid[..., :3].std() > 0.01  # not a blank image
+  curves = matplotlib.image.imread(run_dir / "curves.png")
+  assert curves.shape[1] > 600
+  assert not [n for n in names if "tmp" in n]
+
+
+def test_sample_export(run_dir):
+  out = run_dir / "samples.npz"
+  result = run_module("experiments.sample", f"--workdir={run_dir}", "--num_samples=10", f"--out={out}", "--seed=3")
+  assert result.returncode == 0, result.stderr
+  images = np.load(out)["images"]
+  assert images.shape == (10, 28, 28) and images.dtype == np.uint8
+  assert images.std() > 0
+  again = run_dir / "again.npz"
+  assert run_module("experiments.sample", f"--workdir={run_dir}", "--num_samples=10", f"--out={again}",
+                    "--seed=3").returncode == 0
+  np.testing.assert_array_equal(np.load(again)["images"], images)
+
+
+def test_rerun_resumes_then_damaged_checkpoint_is_refused(run_dir, tmp_path):
+  import shutil
+  workdir = tmp_path / "copy"
+  shutil.copytree(run_dir, workdir)
+  result = _train(workdir, "--max_steps=5")
+  assert result.returncode == 0, result.stderr
+  assert "resuming" in result.stdout and "from step 3" in result.stdout
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["3", "4", "5"]
+  # Damage the newest checkpoint: every file in it truncated.
+  for root, _, files in os.walk(workdir / "checkpoints" / "5"):
+    for name in files:
+      with open(os.path.join(root, name), "r+b") as f:
+        f.truncate(3)
+  before = {p: os.path.getsize(p) for p in map(str, workdir.rglob("*")) if os.path.isfile(p)}
+  result = _train(workdir, "--max_steps=7")
+  assert result.returncode == 2
+  error = result.stderr.strip().splitlines()[-1]
+  assert error.startswith("error: checkpoint ") and "cannot be restored" in error and "delete" in error, error
+  assert "Traceback" not in result.stderr
+  after = {p: os.path.getsize(p) for p in map(str, workdir.rglob("*")) if os.path.isfile(p)}
+  assert after == before  # nothing written, nothing overwritten
+
+
+def test_unknown_dataset_is_one_line(tmp_path):
+  result = _train(tmp_path / "run", "--dataset=cifar10")
+  assert result.returncode == 2
+  assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+  assert "mnist" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,72 @@
+"""DCGAN modules: output shapes, and the sub-pixel transposed convolution equals nn.ConvTranspose."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import pytest
+
+from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import SubPixelConvTranspose
+
+
+def test_generator_and_discriminator_shapes():
+  z = jax.random.normal(jax.random.key(0), (3, 100))
+  generator, discriminator = DCGANGenerator(), DCGANDiscriminator()
+  g_vars = generator.init(jax.random.key(1), z, train=False)
+  x, updates = generator.apply(g_vars, z, train=True, mutable=["batch_stats"])
+  chex.assert_shape(x, (3, 28, 28, 1))
+  assert float(jnp.max(jnp.abs(x))) <= 1.0
+  chex.assert_trees_all_equal_shapes(updates["batch_stats"], g_vars["batch_stats"])
+  d_vars = discriminator.init(jax.random.key(2), x, train=False)
+  logits = discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)})
+  chex.assert_shape(logits, (3,))
+  chex.assert_tree_all_finite(logits)
+  # The tutorial's layer sizes.
+  assert g_vars["params"]["project"]["kernel"].shape == (100, 7 * 7 * 256)
+  assert g_vars["params"]["deconv_7x7"]["kernel"].shape == (5, 5, 256, 128)
+  assert d_vars["params"]["conv_1"]["kernel"].shape == (5, 5, 64, 128)
+
+
+def test_discriminator_dropout_is_active_only_in_training():
+  discriminator = DCGANDiscriminator()
+  x = jax.random.normal(jax.random.key(0), (4, 28, 28, 1))
+  variables = discriminator.init(jax.random.key(1), x, train=False)
+  a = discriminator.apply(variables, x, train=True, rngs={"dropout": jax.random.key(2)})
+  b = discriminator.apply(variables, x, train=True, rngs={"dropout": jax.random.key(3)})
+  assert not jnp.allclose(a, b)
+  chex.assert_trees_all_equal(discriminator.apply(variables, x, train=False),
+                              discriminator.apply(variables, x, train=False))
+
+
+@pytest.mark.parametrize("c_in,c_out,stride,size,kernel", [
+    (256, 128, 1, 7, 5),  # the DCGAN layers
+    (128, 64, 2, 7, 5),
+    (64, 1, 2, 14, 5),
+    (6, 5, 2, 5, 4),      # other kernel sizes and strides
+    (3, 4, 3, 4, 3),
+])
+def test_subpixel_conv_transpose_equals_flax_conv_transpose(c_in, c_out, stride, size, kernel):
+  x = jax.random.normal(jax.random.key(0), (2, size, size + 1, c_in))
+  reference = nn.ConvTranspose(c_out, (kernel, kernel), (stride, stride), padding="SAME")
+  subpixel = SubPixelConvTranspose(c_out, (kernel, kernel), (stride, stride))
+  variables = reference.init(jax.random.key(1), x)
+  variables = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(2), p.shape), variables)
+  chex.assert_trees_all_equal_shapes(subpixel.init(jax.random.key(1), x), variables)
+  y_ref, y_new = reference.apply(variables, x), subpixel.apply(variables, x)
+  chex.assert_shape(y_new, (2, size * stride, (size + 1) * stride, c_out))
+  chex.assert_trees_all_close(y_new, y_ref, atol=1e-5, rtol=1e-5)
+  weights = jax.random.normal(jax.random.key(3), y_ref.shape)
+
+  def grads(module):
+    return jax.grad(lambda v, x: jnp.sum(weights * module.apply(v, x)), argnums=(0, 1))(variables, x)
+
+  chex.assert_trees_all_close(grads(subpixel), grads(reference), atol=1e-4, rtol=1e-5)
+
+
+def test_generator_is_the_same_function_in_both_conv_transpose_forms():
+  z = jax.random.normal(jax.random.key(0), (4, 100))
+  fast, slow = DCGANGenerator(features=(32, 16, 8)), DCGANGenerator(features=(32, 16, 8), conv_transpose="xla")
+  variables = fast.init(jax.random.key(1), z, train=False)
+  chex.assert_trees_all_close(fast.apply(variables, z, train=True, mutable=["batch_stats"]),
+                              slow.apply(variables, z, train=True, mutable=["batch_stats"]), atol=1e-5)
