@@ -42,6 +42,7 @@ from gan_jax.errors import DataError
 DATASETS = ("mnist", "fashion_mnist")
 SPLITS = ("train", "test")
 SOURCES = ("idx", "tfds")
+IMAGE_SHAPE = (28, 28, 1)  # one model input: height, width, channels
 
 # Per split: (images file, labels file, number of examples).
 SPLIT_FILES = {

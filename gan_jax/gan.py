@@ -128,7 +128,7 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   key = jax.random.key(config.seed)
   g_key, d_key, run_key = jax.random.split(jax.random.fold_in(key, 0), 3)
   g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
-  d_vars = discriminator.init(d_key, jnp.zeros((2,) + (28, 28, 1), jnp.float32), train=False)
+  d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
   return create_train_state(
       params={"generator": g_vars["params"], "discriminator": d_vars["params"]},
       batch_stats={"generator": g_vars.get("batch_stats", {}), "discriminator": {}},
