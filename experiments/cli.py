@@ -8,7 +8,7 @@ as `--config.<name>=value`; the common ones also have short flags
 import sys
 from typing import Callable
 
-from absl import flags, logging
+from absl import app, flags, logging
 import ml_collections
 from ml_collections import config_flags
 
@@ -24,14 +24,26 @@ SHORT_FLAGS = {
     "parallelism": (flags.DEFINE_string, "data parallelism: sharding (jax.jit over a mesh) or pmap"),
     "sample_every_epochs": (flags.DEFINE_integer, "write a sample grid every this many epochs"),
     "data_dir": (flags.DEFINE_string, "directory holding <dataset>/*.gz (else $GAN_JAX_DATA_DIR, cache, registries)"),
+    # GAN experiments
+    "arch": (flags.DEFINE_string, "architecture of G and D: dcgan or mlp"),
+    "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),
+    "optimizer": (flags.DEFINE_string,
+                  "tutorial (Adam 1e-4), dcgan_paper (Adam 2e-4, beta1 0.5), adam (--config.learning_rate, "
+                  "--config.b1), sgd_momentum (--config.learning_rate, --config.momentum)"),
+    "k_d_steps": (flags.DEFINE_integer, "discriminator updates per generator update"),
+    "d_dropout": (flags.DEFINE_float, "dropout rate in the discriminator"),
+    "ls_coding": (flags.DEFINE_string, "LSGAN codes: zero_one (a=0, b=1, c=1) or pearson (a=-1, b=1, c=0)"),
+    "ls_a": (flags.DEFINE_float, "LSGAN target of D on fake data"),
+    "ls_b": (flags.DEFINE_float, "LSGAN target of D on real data"),
+    "ls_c": (flags.DEFINE_float, "LSGAN target G wants D to give fake data"),
 }
 
 
-def define_flags(default_config: ml_collections.ConfigDict, extra_short_flags: dict = ()) -> None:
-  """Defines --workdir, --config.* and the short flags present in `default_config`."""
+def define_flags(default_config: ml_collections.ConfigDict) -> None:
+  """Defines --workdir, --config.* and the short flags of the fields present in `default_config`."""
   flags.DEFINE_string("workdir", None, "directory for checkpoints, logs and figures", required=True)
   config_flags.DEFINE_config_dict("config", default_config, "experiment config (--config.name=value)")
-  for name, (define, help_text) in {**SHORT_FLAGS, **dict(extra_short_flags)}.items():
+  for name, (define, help_text) in SHORT_FLAGS.items():
     if name in default_config:
       define(name, None, f"{help_text} (default {default_config[name]!r}; same as --config.{name})")
 
@@ -43,6 +55,17 @@ def config_from_flags() -> ml_collections.ConfigDict:
     if name in flags.FLAGS and flags.FLAGS[name].value is not None:
       config[name] = flags.FLAGS[name].value
   return config
+
+
+def run_gan() -> None:
+  """The main program of a GAN experiment (after define_flags): flags -> config -> gan_jax.gan.train."""
+  from gan_jax import gan  # pylint: disable=import-outside-toplevel
+
+  def main(argv):
+    del argv
+    run_main(lambda: gan.train(config_from_flags(), flags.FLAGS.workdir))
+
+  app.run(main)
 
 
 def run_main(main: Callable[[], None]) -> None:

@@ -4,30 +4,35 @@ Every field can be overridden on the command line as --config.<name>=value.
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 
-def dcgan() -> ml_collections.ConfigDict:
-  """Defaults: the TensorFlow DCGAN tutorial (MNIST, batch 256, 50 epochs, Adam 1e-4)."""
-  return ml_collections.ConfigDict(dict(
-      model="dcgan",
+def _gan(**fields) -> ml_collections.ConfigDict:
+  """Fields shared by every GAN experiment; `fields` override them."""
+  config = dict(
+      arch="dcgan",             # dcgan or mlp
       dataset="mnist",
       data_dir="",
       latent_dim=100,
-      generator_features=(256, 128, 64),
-      discriminator_features=(64, 128),
+      generator_features=(),    # () : the arch's defaults (dcgan 256,128,64; mlp 256,512,1024)
+      discriminator_features=(),  # () : the arch's defaults (dcgan 64,128; mlp 1024,512,256)
       d_dropout=0.3,
-      leaky_relu_slope=0.3,
+      leaky_relu_slope=config_dict.placeholder(float),  # None: the arch's default (dcgan 0.3, mlp 0.2)
       conv_transpose="subpixel",
-      loss="non_saturating",
+      loss="non_saturating",    # minimax, non_saturating or least_squares
+      ls_coding="",             # least_squares presets: zero_one or pearson (override ls_a, ls_b, ls_c)
+      ls_a=0.0,
+      ls_b=1.0,
+      ls_c=1.0,
       k_d_steps=1,
-      optimizer="tutorial",
+      optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum
       learning_rate=2e-4,
       b1=0.5,
       b2=0.999,
       momentum=0.9,
       batch_size=256,
       num_epochs=50,
-      max_steps=0,
+      max_steps=0,              # 0: no cap
       seed=0,
       accelerator="auto",
       parallelism="sharding",
@@ -36,4 +41,22 @@ def dcgan() -> ml_collections.ConfigDict:
       checkpoint_every_steps=500,
       keep_checkpoints=3,
       show_progress=True,
-  ))
+  )
+  config = ml_collections.ConfigDict(config)
+  config.update(fields)
+  return config
+
+
+def dcgan() -> ml_collections.ConfigDict:
+  """The TensorFlow DCGAN tutorial: MNIST, batch 256, 50 epochs, Adam 1e-4, non-saturating loss."""
+  return _gan()
+
+
+def gan_mlp() -> ml_collections.ConfigDict:
+  """The vanilla MLP GAN (Goodfellow et al. 2014): 100 epochs of batch 100, Adam 2e-4 (beta1 0.5), D dropout 0.3."""
+  return _gan(arch="mlp", optimizer="adam", batch_size=100, num_epochs=100)
+
+
+def lsgan() -> ml_collections.ConfigDict:
+  """LSGAN (Mao et al. 2017) on the DCGAN architecture, Pearson chi-square coding, Adam 2e-4 (beta1 0.5)."""
+  return _gan(loss="least_squares", ls_coding="pearson", optimizer="dcgan_paper")

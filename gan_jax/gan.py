@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import data, losses, parallel, plots
+from gan_jax import data, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
@@ -53,14 +53,13 @@ def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.
 
 
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
-               discriminator_loss: Callable = losses.discriminator_loss,
-               generator_loss: Callable = losses.generator_loss_non_saturating) -> list[Phase]:
+               loss: losses.GanLoss = losses.make_gan_loss("non_saturating")) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   The batch is {"x": [B, k_d_steps, H, W, C]} float32 in [-1, 1]; D update i uses
   batch["x"][:, i], so every D update sees its own real minibatch (Algorithm 1).
   Metrics: d_loss, d_real = mean D(x), d_fake = mean D(G(z)) (last D update, with
-  dropout on), g_loss.
+  dropout on; D's outputs read through `loss.d_output`), g_loss.
 
   Args:
     generator: module z [B, latent_dim] -> x [B, H, W, C], with `train` and BatchNorm
@@ -68,8 +67,7 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     discriminator: module x -> logits [B], with `train` and a "dropout" PRNG stream.
     latent_dim: size of z.
     k_d_steps: discriminator updates per generator update (k of Algorithm 1), >= 1.
-    discriminator_loss: (real_logits, fake_logits) -> scalar.
-    generator_loss: fake_logits -> scalar.
+    loss: the D and G losses (see `gan_jax.losses.make_gan_loss`).
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
@@ -84,20 +82,37 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       x_fake = jax.lax.stop_gradient(x_fake)
       real_logits = discriminate(discriminator, params["discriminator"], x_real, real_key, collective)
       fake_logits = discriminate(discriminator, params["discriminator"], x_fake, fake_key, collective)
-      loss = discriminator_loss(real_logits, fake_logits)
-      return loss, ({}, {"d_loss": loss, "d_real": jnp.mean(jax.nn.sigmoid(real_logits)),
-                         "d_fake": jnp.mean(jax.nn.sigmoid(fake_logits))})
+      d_loss = loss.discriminator(real_logits, fake_logits)
+      return d_loss, ({}, {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
+                           "d_fake": jnp.mean(loss.d_output(fake_logits))})
     return loss_fn
 
   def g_loss_fn(params, batch_stats, batch, key, collective):
     z_key, d_key = jax.random.split(key)
     z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
     x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z)
-    loss = generator_loss(discriminate(discriminator, params["discriminator"], x_fake, d_key, collective))
-    return loss, ({"generator": new_stats}, {"g_loss": loss})
+    g_loss = loss.generator(discriminate(discriminator, params["discriminator"], x_fake, d_key, collective))
+    return g_loss, ({"generator": new_stats}, {"g_loss": g_loss})
 
   d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i)) for i in range(k_d_steps)]
   return d_phases + [Phase("generator", ("generator",), g_loss_fn)]
+
+
+def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
+  """The losses named by config.loss; for least_squares, the codes of config.ls_coding or ls_a, ls_b, ls_c.
+
+  Raises:
+    ConfigError: unknown loss or coding.
+  """
+  a, b, c = config.ls_a, config.ls_b, config.ls_c
+  if config.ls_coding:
+    if config.ls_coding not in losses.LS_CODINGS:
+      raise ConfigError(f"unknown --ls_coding={config.ls_coding!r}; choose one of {', '.join(losses.LS_CODINGS)}")
+    a, b, c = losses.LS_CODINGS[config.ls_coding]
+  try:
+    return losses.make_gan_loss(config.loss, a, b, c)
+  except ValueError as e:
+    raise ConfigError(str(e)) from e
 
 
 def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
@@ -152,6 +167,33 @@ def generate(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array) 
   return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False)
 
 
+def interpolate(z0: jax.Array, z1: jax.Array, num: int, method: str = "linear") -> jax.Array:
+  """Points between two latents, endpoints included.
+
+  Args:
+    z0, z1: [latent_dim] float32.
+    num: number of points, >= 2.
+    method: "linear" ((1 - t) z0 + t z1) or "spherical" (slerp: along the great
+      circle, with the norm interpolated linearly too, White 2016, "Sampling
+      Generative Networks"), which keeps points at the norms N(0, I) samples have.
+  Returns:
+    [num, latent_dim] float32.
+  Raises:
+    ValueError: unknown method.
+  """
+  t = jnp.linspace(0.0, 1.0, num)[:, None]
+  if method == "linear":
+    return (1 - t) * z0 + t * z1
+  if method != "spherical":
+    raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}")
+  n0, n1 = jnp.linalg.norm(z0), jnp.linalg.norm(z1)
+  omega = jnp.arccos(jnp.clip(jnp.dot(z0 / n0, z1 / n1), -1.0, 1.0))
+  so = jnp.sin(omega)
+  slerp = (jnp.sin((1 - t) * omega) * z0 / n0 + jnp.sin(t * omega) * z1 / n1) / jnp.where(so < 1e-6, 1.0, so)
+  direction = jnp.where(so < 1e-6, (1 - t) * z0 / n0 + t * z1 / n1, slerp)
+  return direction * ((1 - t) * n0 + t * n1)
+
+
 def to_uint8(x: jax.Array) -> np.ndarray:
   """[-1, 1] float images [N, 28, 28, 1] -> uint8 [N, 28, 28] (round to nearest grey level)."""
   x = np.asarray(x, np.float32).reshape(x.shape[0], x.shape[1], x.shape[2])
@@ -181,6 +223,63 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
                         f"rerun with the same settings to resume, or use a new --workdir")
 
 
+MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
+
+
+def write_course_figures(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module,
+                         discriminator: nn.Module, state: TrainState, train_images: np.ndarray,
+                         last_epoch: int, num_images: int = 2000) -> None:
+  """The course's pictures of a trained GAN, written to `workdir`.
+
+  samples_progress.png: the fixed-z samples of epochs 1, 10, 20, 50, 100 (those
+    reached) and the last, side by side.
+  d_histogram.png: D's outputs (no dropout) on `num_images` training images and as
+    many generated ones.
+  interpolation.png: G along linear and spherical paths between 4 pairs of z.
+  nearest_neighbors.png: 8 samples, each beside its 5 nearest training images
+    (L2 in pixel space): a generator that memorised would show near-copies.
+  """
+  g_params, g_stats = state.params["generator"], state.batch_stats["generator"]
+  progress = {}
+  for epoch in sorted(set(MILESTONE_EPOCHS) | {last_epoch}):
+    path = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
+    if epoch <= last_epoch and os.path.exists(path):
+      progress[epoch] = np.load(path)["images"]
+  if progress:
+    plots.save_sample_progress(progress, os.path.join(workdir, "samples_progress.png"), value_range=(0, 255))
+
+  key = jax.random.fold_in(jax.random.key(config.seed), 3)
+  z_key, x_key, pair_key, nn_key = jax.random.split(key, 4)
+  loss = gan_loss(config)
+  z = jax.random.normal(z_key, (num_images, config.latent_dim))
+  x_fake = generate(generator, g_params, g_stats, z)
+  x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
+      x_key, len(train_images), (num_images,), replace=False))])
+  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply({"params": state.params["discriminator"]}, x,
+                                                                   train=False)))
+  is_prob = config.loss != "least_squares"
+  plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
+                        os.path.join(workdir, "d_histogram.png"),
+                        xlabel="D output" + (" (probability of real)" if is_prob else " (raw)"),
+                        title=f"D on real and generated images, epoch {last_epoch}", reference=0.5 if is_prob else None)
+
+  pairs = jax.random.normal(pair_key, (4, 2, config.latent_dim))
+  rows, labels = [], []
+  for i, (z0, z1) in enumerate(pairs):
+    for method in ("linear", "spherical"):
+      rows.append(np.asarray(generate(generator, g_params, g_stats, interpolate(z0, z1, 10, method))))
+      labels.append(f"pair {i + 1}\n{method}")
+  plots.save_image_rows(rows, labels, os.path.join(workdir, "interpolation.png"),
+                        title=f"interpolation in z, epoch {last_epoch}")
+
+  samples = np.asarray(generate(generator, g_params, g_stats, jax.random.normal(nn_key, (8, config.latent_dim))))
+  distances, indices = metrics.nearest_neighbors(samples, data.to_gan_range(train_images), k=5)
+  rows = [np.concatenate([s[None], data.to_gan_range(train_images[idx])]) for s, idx in zip(samples, indices)]
+  labels = [f"G(z) | 5 nearest\nL2 {d[0]:.1f}-{d[-1]:.1f}" for d in distances]
+  plots.save_image_rows(rows, labels, os.path.join(workdir, "nearest_neighbors.png"),
+                        title="generated (left) and its nearest training images, L2 in [-1, 1] pixels")
+
+
 def write_json(path: str, obj: Any) -> None:
   tmp = path + ".tmp"
   with open(tmp, "w") as f:
@@ -192,8 +291,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains a GAN from `config` in `workdir`, resuming from its latest checkpoint.
 
   Writes: checkpoints/, config.json, metrics.jsonl, samples_epoch_XXX.png (an 8x8
-  grid from one fixed z, every config.sample_every_epochs epochs and at the end),
-  curves.png.
+  grid from one fixed z, every config.sample_every_epochs epochs and at the end;
+  the images also as samples_epoch_XXX.npz), curves.png, and at the end the
+  figures of `write_course_figures`.
 
   Returns:
     {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged metrics}.
@@ -233,7 +333,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   train_step = dp.wrap(make_train_step(
       gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k,
-                 generator_loss=losses.GENERATOR_LOSSES[config.loss]),
+                 loss=gan_loss(config)),
       optimizers_for(config), dp.collective))
   data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
 
@@ -253,7 +353,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
       return
     x = generate(eval_generator, host_state.params["generator"], host_state.batch_stats["generator"], z_fixed)
     plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
-                          title=f"{config.dataset} {config.model}, epoch {epoch}")
+                          title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
+    npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
+    np.savez_compressed(npz[:-4] + ".tmp.npz", images=to_uint8(x))
+    os.replace(npz[:-4] + ".tmp.npz", npz)
     plots.plot_gan_curves(metrics_log.read(), os.path.join(workdir, "curves.png"),
                           smoothing=max(1, steps_per_epoch // (4 * config.log_every_steps)))
 
@@ -277,5 +380,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   final_epoch = math.ceil(num_steps / steps_per_epoch)
   if start_step < num_steps and (num_steps % steps_per_epoch or final_epoch % config.sample_every_epochs):
     write_figures(final_epoch, host_state)
+  if is_writer:
+    write_course_figures(workdir, config, eval_generator, discriminator, host_state, images, final_epoch)
   records = metrics_log.read()
   return {"steps": num_steps, "epochs": num_steps / steps_per_epoch, "metrics": records[-1] if records else {}}

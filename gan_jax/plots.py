@@ -96,3 +96,72 @@ def plot_gan_curves(records: Sequence[dict], path: str, smoothing: int = 1) -> N
   if len(steps):
     fig.suptitle(f"steps {steps.min()}-{steps.max()}")
   save_figure(fig, path)
+
+
+def save_sample_progress(samples_by_epoch: dict, path: str, num_images: int = 16, num_columns: int = 4,
+                         value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+  """Samples from one fixed z at several epochs, side by side (one panel per epoch).
+
+  Args:
+    samples_by_epoch: {epoch: [N, 28, 28(, 1)] images in `value_range`}, the same z at every epoch.
+    path: output PNG.
+    num_images: images shown per epoch (the first ones).
+  """
+  epochs = sorted(samples_by_epoch)
+  fig, axes = plt.subplots(1, len(epochs), figsize=(2.6 * len(epochs), 2.9), squeeze=False)
+  lo, hi = value_range
+  for ax, epoch in zip(axes[0], epochs):
+    unit = np.clip((np.asarray(samples_by_epoch[epoch][:num_images], np.float32) - lo) / (hi - lo), 0, 1)
+    ax.imshow(tile_images(unit, num_columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(f"epoch {epoch}")
+    ax.set_axis_off()
+  save_figure(fig, path)
+
+
+def save_histograms(values: dict, path: str, xlabel: str, title: str, reference: Optional[float] = None,
+                    bins: int = 50) -> None:
+  """Overlaid histograms, e.g. D's outputs on real and on generated images.
+
+  Args:
+    values: {label: 1-D array}.
+    reference: an x value to mark with a dashed line (e.g. 1/2, D at equilibrium).
+  """
+  fig, ax = plt.subplots(figsize=(6, 4))
+  arrays = [np.asarray(v, np.float64) for v in values.values()]
+  lo = min(a.min() for a in arrays)
+  hi = max(a.max() for a in arrays)
+  edges = np.linspace(lo, hi if hi > lo else lo + 1, bins + 1)
+  for label, a in zip(values, arrays):
+    ax.hist(a, bins=edges, alpha=0.5, label=f"{label} (mean {a.mean():.3f})")
+  if reference is not None:
+    ax.axvline(reference, color="gray", linestyle="--", label=f"{reference:g}")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel("count")
+  ax.set_title(title)
+  ax.legend()
+  save_figure(fig, path)
+
+
+def save_image_rows(rows: Sequence[np.ndarray], row_labels: Sequence[str], path: str, title: Optional[str] = None,
+                    value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+  """Rows of images with a label at the left of each row (interpolations, neighbours, reconstructions).
+
+  Args:
+    rows: each [n_i, 28, 28(, 1)] in `value_range`; rows may differ in length.
+    row_labels: one label per row.
+  """
+  width = max(len(r) for r in rows)
+  lo, hi = value_range
+  fig, axes = plt.subplots(len(rows), 1, figsize=(0.62 * width + 1.6, 0.68 * len(rows) + (0.4 if title else 0)),
+                           squeeze=False)
+  for ax, row, label in zip(axes[:, 0], rows, row_labels):
+    unit = np.clip((np.asarray(row, np.float32) - lo) / (hi - lo), 0, 1)
+    ax.imshow(tile_images(unit, width, pad=1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+      side.set_visible(False)
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+  if title:
+    fig.suptitle(title)
+  save_figure(fig, path)

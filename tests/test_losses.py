@@ -41,3 +41,39 @@ class LossesTest(chex.TestCase):
     rejected = jnp.array([-200.0])
     assert abs(float(jax.grad(losses.generator_loss_minimax)(rejected)[0])) < 1e-30
     np.testing.assert_allclose(jax.grad(losses.generator_loss_non_saturating)(rejected), [-1.0])
+
+
+class LeastSquaresTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_zero_at_the_targets(self):
+    a, b, c = -1.0, 1.0, 0.0
+    d = self.variant(lambda r, f: losses.lsgan_discriminator_loss(r, f, a, b))
+    chex.assert_trees_all_close(d(jnp.full(5, b), jnp.full(3, a)), 0.0)
+    chex.assert_trees_all_close(self.variant(lambda f: losses.lsgan_generator_loss(f, c))(jnp.full(3, c)), 0.0)
+    # One unit off the target costs 1/2 (eq. 2 of Mao et al. 2017 has the 1/2 factors).
+    chex.assert_trees_all_close(d(jnp.full(5, b + 1), jnp.full(3, a)), 0.5)
+
+  def test_discriminator_optimum_for_discrete_densities(self):
+    # Minimising the D loss pointwise over a finite support gives eq. 4: D* = (b p_data + a p_g) / (p_data + p_g).
+    p_data = jnp.array([0.1, 0.4, 0.3, 0.2])
+    p_g = jnp.array([0.25, 0.25, 0.05, 0.45])
+    for name, (a, b, _) in losses.LS_CODINGS.items():
+      expected = (b * p_data + a * p_g) / (p_data + p_g)
+      objective = lambda d: jnp.sum(p_data * 0.5 * (d - b) ** 2 + p_g * 0.5 * (d - a) ** 2)
+      d = jnp.zeros(4)
+      for _ in range(2000):
+        d = d - 1.0 * jax.grad(objective)(d)
+      chex.assert_trees_all_close(d, expected, atol=1e-5, custom_message=name)
+
+  def test_codings_and_dispatch(self):
+    assert losses.LS_CODINGS["pearson"] == (-1.0, 1.0, 0.0)
+    assert losses.LS_CODINGS["zero_one"] == (0.0, 1.0, 1.0)
+    ls = losses.make_gan_loss("least_squares", -1.0, 1.0, 0.0)
+    outputs = jnp.array([0.3, -0.2])
+    chex.assert_trees_all_close(ls.d_output(outputs), outputs)  # raw scores, no sigmoid
+    chex.assert_trees_all_close(ls.generator(outputs), losses.lsgan_generator_loss(outputs, 0.0))
+    ns = losses.make_gan_loss("non_saturating")
+    chex.assert_trees_all_close(ns.d_output(jnp.zeros(2)), jnp.full(2, 0.5))
+    with self.assertRaisesRegex(ValueError, "choose one of minimax, non_saturating, least_squares"):
+      losses.make_gan_loss("wasserstein")

@@ -70,3 +70,20 @@ def test_generator_is_the_same_function_in_both_conv_transpose_forms():
   variables = fast.init(jax.random.key(1), z, train=False)
   chex.assert_trees_all_close(fast.apply(variables, z, train=True, mutable=["batch_stats"]),
                               slow.apply(variables, z, train=True, mutable=["batch_stats"]), atol=1e-5)
+
+
+def test_mlp_generator_and_discriminator_shapes():
+  from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+  z = jax.random.normal(jax.random.key(0), (5, 100))
+  generator, discriminator = MLPGenerator(), MLPDiscriminator()
+  g_vars = generator.init(jax.random.key(1), z)
+  x = generator.apply(g_vars, z)
+  chex.assert_shape(x, (5, 28, 28, 1))
+  assert float(jnp.max(jnp.abs(x))) <= 1.0
+  assert [g_vars["params"][f"hidden_{i}"]["kernel"].shape[1] for i in range(3)] == [256, 512, 1024]
+  d_vars = discriminator.init(jax.random.key(2), x, train=False)
+  assert [d_vars["params"][f"hidden_{i}"]["kernel"].shape[1] for i in range(3)] == [1024, 512, 256]
+  chex.assert_shape(discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)}), (5,))
+  no_dropout = MLPDiscriminator(dropout_rate=0.0)
+  chex.assert_trees_all_equal(no_dropout.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)}),
+                              no_dropout.apply(d_vars, x, train=False))

@@ -7,28 +7,42 @@ import ml_collections
 
 from gan_jax.errors import ConfigError
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 
-ARCHITECTURES = ("dcgan",)
+ARCHITECTURES = ("dcgan", "mlp")
+
+
+def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
+  """Module options from the config; empty or None fields keep the module's defaults."""
+  if config.arch not in ARCHITECTURES:
+    raise ConfigError(f"unknown --arch={config.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+  options = {}
+  if config[features_field]:
+    options["features"] = tuple(config[features_field])
+  if config.leaky_relu_slope is not None:
+    options["leaky_relu_slope"] = config.leaky_relu_slope
+  return options
 
 
 def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
-  """The generator named by config.model.
+  """The generator of config.arch ("dcgan" or "mlp").
 
   Args:
-    config: with model, generator_features, leaky_relu_slope, conv_transpose.
+    config: with arch, generator_features and leaky_relu_slope (empty / None: the
+      module's defaults) and, for dcgan, conv_transpose.
     batch_norm_axis_name: set by gan_jax.parallel under pmap, else None.
   Raises:
-    ConfigError: unknown model.
+    ConfigError: unknown arch.
   """
-  if config.model == "dcgan":
-    return DCGANGenerator(features=tuple(config.generator_features), leaky_relu_slope=config.leaky_relu_slope,
-                          conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name)
-  raise ConfigError(f"unknown model {config.model!r}; choose one of {', '.join(ARCHITECTURES)}")
+  options = _options(config, "generator_features")
+  if config.arch == "dcgan":
+    return DCGANGenerator(conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name, **options)
+  return MLPGenerator(**options)
 
 
 def build_discriminator(config: ml_collections.ConfigDict) -> nn.Module:
-  """The discriminator named by config.model (see build_generator)."""
-  if config.model == "dcgan":
-    return DCGANDiscriminator(features=tuple(config.discriminator_features), dropout_rate=config.d_dropout,
-                              leaky_relu_slope=config.leaky_relu_slope)
-  raise ConfigError(f"unknown model {config.model!r}; choose one of {', '.join(ARCHITECTURES)}")
+  """The discriminator of config.arch (see build_generator), with dropout config.d_dropout."""
+  options = _options(config, "discriminator_features")
+  if config.arch == "dcgan":
+    return DCGANDiscriminator(dropout_rate=config.d_dropout, **options)
+  return MLPDiscriminator(dropout_rate=config.d_dropout, **options)

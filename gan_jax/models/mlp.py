@@ -1,0 +1,63 @@
+"""MLP generator and discriminator of the vanilla GAN (Goodfellow et al. 2014), for 28x28x1 images.
+
+  G: z [B, 100] -> 256 -> 512 -> 1024 -> 784 (tanh) -> [B, 28, 28, 1]
+  D: x [B, 28, 28, 1] -> 784 -> 1024 -> 512 -> 256 -> 1 (a logit)
+LeakyReLU (slope 0.2) between layers; dropout after each hidden layer of D
+(0.3 by default, as in the course's coursework; 0 turns it off).
+"""
+
+from typing import Optional, Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class MLPGenerator(nn.Module):
+  """G: latent z -> image, a multilayer perceptron.
+
+  Attributes:
+    features: hidden widths (default 256, 512, 1024).
+    image_shape: output shape per example, (28, 28, 1).
+    leaky_relu_slope: negative slope of the LeakyReLUs.
+    batch_norm_axis_name: unused (no BatchNorm); accepted so that every generator
+      is built the same way.
+  """
+  features: Sequence[int] = (256, 512, 1024)
+  image_shape: Sequence[int] = (28, 28, 1)
+  leaky_relu_slope: float = 0.2
+  batch_norm_axis_name: Optional[str] = None
+
+  @nn.compact
+  def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+    """z: [B, latent_dim] float32 -> x_fake: [B, 28, 28, 1] float32 in [-1, 1] (`train` is unused)."""
+    del train
+    h = z
+    for i, f in enumerate(self.features):
+      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}")(h), self.leaky_relu_slope)
+    size = 1
+    for d in self.image_shape:
+      size *= d
+    return jnp.tanh(nn.Dense(size, name="out")(h)).reshape((z.shape[0],) + tuple(self.image_shape))
+
+
+class MLPDiscriminator(nn.Module):
+  """D: image -> logit of "real", a multilayer perceptron with dropout.
+
+  Attributes:
+    features: hidden widths (default 1024, 512, 256).
+    dropout_rate: dropout after each hidden layer.
+    leaky_relu_slope: negative slope of the LeakyReLUs.
+  """
+  features: Sequence[int] = (1024, 512, 256)
+  dropout_rate: float = 0.3
+  leaky_relu_slope: float = 0.2
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+    """x: [B, 28, 28, 1] float32 in [-1, 1] -> logits [B] float32 (dropout on when `train`)."""
+    h = x.reshape(x.shape[0], -1)
+    for i, f in enumerate(self.features):
+      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}")(h), self.leaky_relu_slope)
+      h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+    return nn.Dense(1, name="logit")(h)[:, 0]

@@ -1,0 +1,36 @@
+"""GAN utilities: latent interpolation and nearest neighbours."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax import gan, metrics
+
+
+def test_interpolation_endpoints_and_norms():
+  z0, z1 = jax.random.normal(jax.random.key(0), (2, 100))
+  for method in ("linear", "spherical"):
+    path = gan.interpolate(z0, z1, 7, method)
+    chex.assert_shape(path, (7, 100))
+    chex.assert_trees_all_close((path[0], path[-1]), (z0, z1), atol=1e-5)
+  # Slerp keeps the norm between the endpoints' norms; the linear midpoint shrinks
+  # towards 0 (about 1/sqrt(2) for independent Gaussian vectors).
+  slerp_norms = jnp.linalg.norm(gan.interpolate(z0, z1, 7, "spherical"), axis=1)
+  lo, hi = sorted([float(jnp.linalg.norm(z0)), float(jnp.linalg.norm(z1))])
+  assert bool(jnp.all((slerp_norms >= lo - 1e-4) & (slerp_norms <= hi + 1e-4)))
+  assert float(jnp.linalg.norm(gan.interpolate(z0, z1, 3, "linear")[1])) < 0.8 * lo
+  with pytest.raises(ValueError):
+    gan.interpolate(z0, z1, 3, "cubic")
+
+
+def test_nearest_neighbors_matches_brute_force():
+  rng = np.random.default_rng(0)
+  refs = rng.normal(size=(57, 6, 6)).astype(np.float32)
+  queries = np.concatenate([refs[[3, 40]] + 0.01, rng.normal(size=(5, 6, 6)).astype(np.float32)])
+  d, i = metrics.nearest_neighbors(queries, refs, k=4, chunk_size=10)  # several chunks
+  brute = np.linalg.norm(queries.reshape(7, 1, -1) - refs.reshape(1, 57, -1), axis=2)
+  np.testing.assert_array_equal(i, np.argsort(brute, axis=1)[:, :4])
+  np.testing.assert_allclose(d, np.sort(brute, axis=1)[:, :4], rtol=1e-4, atol=1e-4)
+  assert list(i[:2, 0]) == [3, 40]
