@@ -8,8 +8,6 @@ LSGAN share this code.
 """
 
 import functools
-import json
-import math
 import os
 from typing import Any, Callable
 
@@ -20,12 +18,11 @@ import ml_collections
 import numpy as np
 import optax
 
-from gan_jax import checkpoint as ckpt
-from gan_jax import data, losses, metrics, parallel, plots
+from gan_jax import data, experiment, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import MetricsLog, Phase, TrainState, create_train_state, example_keys, make_train_step, train_loop
+from gan_jax.train import Phase, TrainState, create_train_state, example_keys
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -200,29 +197,6 @@ def to_uint8(x: jax.Array) -> np.ndarray:
   return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-# Fields that may change between a run and its resumption.
-RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
-                    "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress")
-
-
-def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Refuses to resume a workdir whose saved config differs in a field that shapes training.
-
-  Raises:
-    ConfigError: naming the first differing field.
-  """
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    saved = json.load(f)
-  new = json.loads(config.to_json())
-  for name in sorted(set(saved) | set(new)):
-    if name not in RESUMABLE_FIELDS and saved.get(name) != new.get(name):
-      raise ConfigError(f"{workdir} holds a run with {name}={saved.get(name)!r}, not {new.get(name)!r}; "
-                        f"rerun with the same settings to resume, or use a new --workdir")
-
-
 MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
 
 
@@ -280,13 +254,6 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
                         title="generated (left) and its nearest training images, L2 in [-1, 1] pixels")
 
 
-def write_json(path: str, obj: Any) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True)
-  os.replace(tmp, path)
-
-
 def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains a GAN from `config` in `workdir`, resuming from its latest checkpoint.
 
@@ -296,91 +263,42 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   figures of `write_course_figures`.
 
   Returns:
-    {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged metrics}.
+    see `gan_jax.experiment.run`.
   Raises:
     GanJaxError subclasses for bad input (see gan_jax.errors).
   """
-  devices = parallel.resolve_accelerator(config.accelerator)
-  dp = parallel.DataParallel(config.parallelism, devices)
-  dp.check_batch_size(config.batch_size)
-  images, _ = data.load(config.dataset, "train", data_dir=config.data_dir or None)
-  generator = build_generator(config, batch_norm_axis_name=dp.batch_norm_axis_name)
+  return experiment.run(config, workdir, _build)
+
+
+def _build(ctx: experiment.Context) -> experiment.Model:
+  config, workdir = ctx.config, ctx.workdir
+  generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
   discriminator = build_discriminator(config)
   eval_generator = build_generator(config)
-
   k = config.k_d_steps
-  images_per_step = config.batch_size * k
-  steps_per_epoch = data.steps_per_epoch(len(images), images_per_step)
-  num_steps = config.num_epochs * steps_per_epoch
-  if config.max_steps:
-    num_steps = min(num_steps, config.max_steps)
+  z_fixed = fixed_latents(config)
+  steps_per_epoch = data.steps_per_epoch(len(ctx.train_images), config.batch_size * k)
 
-  os.makedirs(workdir, exist_ok=True)
-  check_same_run(workdir, config)
-  is_writer = jax.process_index() == 0
-  checkpointer = ckpt.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
-  state = init_state(config, generator, discriminator)
-  start_step = 0
-  if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state)
-    start_step = int(state.step)
-    print(f"gan_jax: resuming {workdir} from step {start_step}")
-  if is_writer:
-    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
-  metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"))
-  if is_writer:
-    metrics_log.truncate(start_step)
-
-  train_step = dp.wrap(make_train_step(
-      gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k,
-                 loss=gan_loss(config)),
-      optimizers_for(config), dp.collective))
-  data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
-
-  @functools.lru_cache(maxsize=2)
-  def epoch_indices(epoch: int) -> np.ndarray:
-    return data.epoch_batch_indices(data_key, epoch, len(images), images_per_step)
-
-  def get_batch(step: int) -> dict:
-    idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
-    x = data.to_gan_range(images[idx])
+  def make_batch(images: np.ndarray, labels: np.ndarray) -> dict:
+    del labels
+    x = data.to_gan_range(images)
     return {"x": x.reshape((config.batch_size, k) + x.shape[1:])}
 
-  z_fixed = fixed_latents(config)
-
-  def write_figures(epoch: int, host_state: TrainState) -> None:
-    if not is_writer:
-      return
-    x = generate(eval_generator, host_state.params["generator"], host_state.batch_stats["generator"], z_fixed)
+  def epoch_figures(epoch: int, state: TrainState) -> None:
+    x = generate(eval_generator, state.params["generator"], state.batch_stats["generator"], z_fixed)
     plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
                           title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
     np.savez_compressed(npz[:-4] + ".tmp.npz", images=to_uint8(x))
     os.replace(npz[:-4] + ".tmp.npz", npz)
-    plots.plot_gan_curves(metrics_log.read(), os.path.join(workdir, "curves.png"),
+    plots.plot_gan_curves(ctx.metrics_log.read(), os.path.join(workdir, "curves.png"),
                           smoothing=max(1, steps_per_epoch // (4 * config.log_every_steps)))
 
-  def on_epoch_end(epoch: int, device_state: Any) -> None:
-    if epoch % config.sample_every_epochs == 0:
-      write_figures(epoch, dp.get_state(device_state))
+  def final_figures(epoch: int, state: TrainState) -> None:
+    write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
 
-  def on_step_end(step: int, device_state: Any) -> None:
-    checkpointer.save_if_due(step, lambda: dp.get_state(device_state))
-
-  device_state = train_loop(
-      state=dp.put_state(state), start_step=start_step, train_step=train_step, put_batch=dp.put_batch,
-      get_metrics=dp.get_metrics, get_batch=get_batch, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
-      images_per_step=images_per_step, metrics_log=metrics_log if is_writer else None,
-      log_every_steps=config.log_every_steps, on_epoch_end=on_epoch_end, on_step_end=on_step_end,
-      show_progress=config.show_progress and is_writer)
-  host_state = dp.get_state(device_state)
-  checkpointer.save(num_steps, host_state)
-  checkpointer.wait()
-  checkpointer.close()
-  final_epoch = math.ceil(num_steps / steps_per_epoch)
-  if start_step < num_steps and (num_steps % steps_per_epoch or final_epoch % config.sample_every_epochs):
-    write_figures(final_epoch, host_state)
-  if is_writer:
-    write_course_figures(workdir, config, eval_generator, discriminator, host_state, images, final_epoch)
-  records = metrics_log.read()
-  return {"steps": num_steps, "epochs": num_steps / steps_per_epoch, "metrics": records[-1] if records else {}}
+  return experiment.Model(
+      init_state=lambda: init_state(config, generator, discriminator),
+      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config)),
+      optimizers=optimizers_for(config), examples_per_step=config.batch_size * k, make_batch=make_batch,
+      epoch_figures=epoch_figures, final_figures=final_figures)

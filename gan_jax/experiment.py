@@ -1,0 +1,174 @@
+"""One training run of any model: devices, data, resume, the loop, checkpoints and logs.
+
+A model plugs in as a `Model`: its fresh state, its phases and optimizers, how
+a batch is made from uint8 images, and the figures it draws. `run` does the
+rest the same way for every model, so the GAN, the autoencoders and the VAE
+share resumption, reproducibility and data parallelism.
+"""
+
+import functools
+import json
+import math
+import os
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+import jax
+import ml_collections
+import numpy as np
+
+from gan_jax import checkpoint as ckpt
+from gan_jax import data, parallel
+from gan_jax.errors import ConfigError
+from gan_jax.train import MetricsLog, Phase, TrainState, make_train_step, train_loop
+
+# Fields that may change between a run and its resumption.
+RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
+                    "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress")
+
+
+class Model(NamedTuple):
+  """What `run` needs to know of a model.
+
+  Attributes:
+    init_state: () -> a fresh TrainState, from the config's seed.
+    phases: the phases of one train step (built for `dp.collective`).
+    optimizers: {name: (optax transformation, groups)}.
+    examples_per_step: training images one step consumes.
+    make_batch: uint8 images [examples_per_step, 28, 28] and their labels -> the batch pytree
+      (leading axis = the global batch, split across devices).
+    epoch_figures: (epoch, host state) -> None, called every config.sample_every_epochs epochs.
+    final_figures: (last epoch, host state) -> None, called at the end.
+    evaluate: optional (host state) -> {name: float}, per-epoch held-out metrics,
+      logged as {"step", "epoch", "test_<name>"...} records in metrics.jsonl.
+  """
+  init_state: Callable[[], TrainState]
+  phases: Sequence[Phase]
+  optimizers: dict
+  examples_per_step: int
+  make_batch: Callable[[np.ndarray, np.ndarray], Any]
+  epoch_figures: Callable[[int, TrainState], None]
+  final_figures: Callable[[int, TrainState], None]
+  evaluate: Optional[Callable[[TrainState], dict]] = None
+
+
+class Context(NamedTuple):
+  """What a model builder gets: the run's devices, data and files."""
+  config: ml_collections.ConfigDict
+  workdir: str
+  dp: parallel.DataParallel
+  train_images: np.ndarray
+  train_labels: np.ndarray
+  metrics_log: MetricsLog
+  is_writer: bool
+
+
+def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Refuses to resume a workdir whose saved config differs in a field that shapes training.
+
+  Raises:
+    ConfigError: naming the first differing field.
+  """
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  new = json.loads(config.to_json())
+  for name in sorted(set(saved) | set(new)):
+    if name not in RESUMABLE_FIELDS and saved.get(name) != new.get(name):
+      raise ConfigError(f"{workdir} holds a run with {name}={saved.get(name)!r}, not {new.get(name)!r}; "
+                        f"rerun with the same settings to resume, or use a new --workdir")
+
+
+def write_json(path: str, obj: Any) -> None:
+  """Writes obj as indented JSON, atomically."""
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=2, sort_keys=True)
+  os.replace(tmp, path)
+
+
+def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Context], Model]) -> dict:
+  """Trains the model that `build` makes, in `workdir`, resuming from its newest checkpoint.
+
+  Needs config fields: dataset, data_dir, batch_size, num_epochs, max_steps, seed,
+  accelerator, parallelism, sample_every_epochs, log_every_steps,
+  checkpoint_every_steps, keep_checkpoints, show_progress.
+  Writes config.json, metrics.jsonl, checkpoints/ and the model's figures.
+
+  Returns:
+    {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged record}.
+  Raises:
+    GanJaxError subclasses for bad input (gan_jax.errors), before anything is written.
+  """
+  devices = parallel.resolve_accelerator(config.accelerator)
+  dp = parallel.DataParallel(config.parallelism, devices)
+  dp.check_batch_size(config.batch_size)
+  images, labels = data.load(config.dataset, "train", data_dir=config.data_dir or None)
+  if os.path.isdir(workdir):
+    check_same_run(workdir, config)
+  is_writer = jax.process_index() == 0
+  metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"))
+  model = build(Context(config, workdir, dp, images, labels, metrics_log, is_writer))
+
+  steps_per_epoch = data.steps_per_epoch(len(images), model.examples_per_step)
+  num_steps = config.num_epochs * steps_per_epoch
+  if config.max_steps:
+    num_steps = min(num_steps, config.max_steps)
+
+  state = model.init_state()
+  checkpointer = ckpt.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  start_step = 0
+  if checkpointer.latest_step() is not None:
+    state = checkpointer.restore(state)
+    start_step = int(state.step)
+    print(f"gan_jax: resuming {workdir} from step {start_step}")
+  if is_writer:
+    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
+    metrics_log.truncate(start_step)
+
+  train_step = dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective))
+  data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
+
+  @functools.lru_cache(maxsize=2)
+  def epoch_indices(epoch: int) -> np.ndarray:
+    return data.epoch_batch_indices(data_key, epoch, len(images), model.examples_per_step)
+
+  def get_batch(step: int) -> Any:
+    idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
+    return model.make_batch(images[idx], labels[idx])
+
+  def evaluate(step: int, epoch: int, host_state: TrainState) -> None:
+    if model.evaluate is not None and is_writer:
+      values = model.evaluate(host_state)
+      metrics_log.append({"step": step, "epoch": epoch, **{f"test_{k}": v for k, v in values.items()}})
+
+  def on_epoch_end(epoch: int, device_state: Any) -> None:
+    host_state = dp.get_state(device_state)
+    evaluate(epoch * steps_per_epoch, epoch, host_state)
+    if is_writer and epoch % config.sample_every_epochs == 0:
+      model.epoch_figures(epoch, host_state)
+
+  def on_step_end(step: int, device_state: Any) -> None:
+    checkpointer.save_if_due(step, lambda: dp.get_state(device_state))
+
+  device_state = train_loop(
+      state=dp.put_state(state), start_step=start_step, train_step=train_step, put_batch=dp.put_batch,
+      get_metrics=dp.get_metrics, get_batch=get_batch, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
+      images_per_step=model.examples_per_step, metrics_log=metrics_log if is_writer else None,
+      log_every_steps=config.log_every_steps, on_epoch_end=on_epoch_end, on_step_end=on_step_end,
+      show_progress=config.show_progress and is_writer)
+  host_state = dp.get_state(device_state)
+  checkpointer.save(num_steps, host_state)
+  checkpointer.wait()
+  checkpointer.close()
+  final_epoch = math.ceil(num_steps / steps_per_epoch)
+  partial_epoch = num_steps % steps_per_epoch != 0
+  if start_step < num_steps and is_writer:
+    if partial_epoch:
+      evaluate(num_steps, final_epoch, host_state)
+    if partial_epoch or final_epoch % config.sample_every_epochs:
+      model.epoch_figures(final_epoch, host_state)
+    model.final_figures(final_epoch, host_state)
+  records = metrics_log.read()
+  return {"steps": num_steps, "epochs": num_steps / steps_per_epoch, "metrics": records[-1] if records else {}}
