@@ -36,6 +36,9 @@ SHORT_FLAGS = {
     "ls_a": (flags.DEFINE_float, "LSGAN target of D on fake data"),
     "ls_b": (flags.DEFINE_float, "LSGAN target of D on real data"),
     "ls_c": (flags.DEFINE_float, "LSGAN target G wants D to give fake data"),
+    # VAE and autoencoders
+    "latent_dim": (flags.DEFINE_integer, "size of the latent z (VAE) or code (autoencoder)"),
+    "posterior": (flags.DEFINE_string, "VAE q(z|x): diagonal or full (covariance)"),
 }
 
 

@@ -60,3 +60,13 @@ def gan_mlp() -> ml_collections.ConfigDict:
 def lsgan() -> ml_collections.ConfigDict:
   """LSGAN (Mao et al. 2017) on the DCGAN architecture, Pearson chi-square coding, Adam 2e-4 (beta1 0.5)."""
   return _gan(loss="least_squares", ls_coding="pearson", optimizer="dcgan_paper")
+
+
+def vae() -> ml_collections.ConfigDict:
+  """The MLP VAE of the course's homework: 784-512-256-2, Bernoulli decoder, Adam 1e-3, batch 128, 50 epochs."""
+  return ml_collections.ConfigDict(dict(
+      dataset="mnist", data_dir="", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
+      posterior="diagonal", optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
+      batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
+      sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
+      show_progress=True))

@@ -16,13 +16,12 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 
 from gan_jax import data, experiment, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import Phase, TrainState, create_train_state, example_keys
+from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -110,29 +109,6 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
     return losses.make_gan_loss(config.loss, a, b, c)
   except ValueError as e:
     raise ConfigError(str(e)) from e
-
-
-def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
-  """The optimizer named by config.optimizer, used for both G and D.
-
-  "tutorial": Adam, learning rate 1e-4 (the TF DCGAN tutorial).
-  "dcgan_paper": Adam, learning rate 2e-4, beta1 = 0.5 (Radford et al. 2016, Section 4).
-  "adam": Adam with config.learning_rate, config.b1, config.b2.
-  "sgd_momentum": SGD with config.learning_rate and config.momentum (Goodfellow et al. 2014).
-
-  Raises:
-    ConfigError: unknown name.
-  """
-  name = config.optimizer
-  if name == "tutorial":
-    return optax.adam(1e-4)
-  if name == "dcgan_paper":
-    return optax.adam(2e-4, b1=0.5)
-  if name == "adam":
-    return optax.adam(config.learning_rate, b1=config.b1, b2=config.b2)
-  if name == "sgd_momentum":
-    return optax.sgd(config.learning_rate, momentum=config.momentum)
-  raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam or sgd_momentum")
 
 
 def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module) -> TrainState:

@@ -134,3 +134,119 @@ def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float =
     return GanLoss(functools.partial(lsgan_discriminator_loss, a=ls_a, b=ls_b),
                    functools.partial(lsgan_generator_loss, c=ls_c), lambda outputs: outputs)
   raise ValueError(f"unknown GAN loss {name!r}; choose one of {', '.join(LOSSES)}")
+
+
+# ---------------------------------------------------------------------------
+# Autoencoders and the VAE (Kingma & Welling 2014).
+
+LOG_2PI = 1.8378770664093453  # log(2 pi)
+
+
+def bernoulli_nll(logits: jax.Array, x: jax.Array) -> jax.Array:
+  """-log p(x|z) of independent Bernoulli pixels, summed per example (the cross-entropy).
+
+  Args:
+    logits: [B, ...] float32, decoder logits (p = sigmoid(logits)).
+    x: [B, ...] float32 targets in [0, 1] (grey values or binarized).
+  Returns:
+    [B] float32, nats per example.
+  """
+  per_pixel = jax.nn.softplus(logits) - x * logits  # = -x log p - (1 - x) log(1 - p), stable
+  return jnp.sum(per_pixel.reshape(per_pixel.shape[0], -1), axis=1)
+
+
+def squared_error(x_recon: jax.Array, x: jax.Array) -> jax.Array:
+  """||x_recon - x||^2 summed per example (the autoencoder's L2 reconstruction loss).
+
+  Args:
+    x_recon, x: [B, ...] float32.
+  Returns:
+    [B] float32, squared pixel units.
+  """
+  d = (x_recon - x).reshape(x.shape[0], -1)
+  return jnp.sum(d * d, axis=1)
+
+
+def gaussian_kl(mean: jax.Array, logvar: jax.Array) -> jax.Array:
+  """KL(N(mean, diag(exp(logvar))) || N(0, I)) (Kingma & Welling 2014, Appendix B).
+
+  -1/2 sum_j (1 + logvar_j - mean_j^2 - exp(logvar_j)).
+
+  Args:
+    mean, logvar: [B, latent_dim] float32; logvar is the natural log of the variance.
+  Returns:
+    [B] float32, nats, >= 0.
+  """
+  return -0.5 * jnp.sum(1.0 + logvar - mean ** 2 - jnp.exp(logvar), axis=1)
+
+
+def full_covariance_factor(logvar: jax.Array, l_prime: jax.Array) -> jax.Array:
+  """L = mask(L') + diag(sigma), the Cholesky factor of q(z|x)'s covariance.
+
+  Kingma & Welling 2019 ("An Introduction to VAEs"), Algorithm 2: the mask keeps
+  the strictly lower triangle of L', so diag(L) = sigma = exp(logvar / 2) > 0.
+
+  Args:
+    logvar: [B, d] float32.
+    l_prime: [B, d, d] float32.
+  Returns:
+    L: [B, d, d] float32, lower triangular.
+  """
+  d = logvar.shape[-1]
+  mask = jnp.tril(jnp.ones((d, d), logvar.dtype), k=-1)
+  return l_prime * mask + jax.vmap(jnp.diag)(jnp.exp(0.5 * logvar))
+
+
+def reparameterize(key: jax.Array, mean: jax.Array, logvar: jax.Array, l_prime=None) -> tuple[jax.Array, jax.Array]:
+  """z = mean + L eps, eps ~ N(0, I): a sample of q(z|x) differentiable in its parameters.
+
+  Kingma & Welling 2014, Section 2.4 (diagonal: L = diag(sigma)); Kingma & Welling 2019,
+  Algorithm 2 (full covariance: L from `full_covariance_factor`).
+
+  Args:
+    key: typed PRNG key, or [B] keys (one per example).
+    mean, logvar: [B, d] float32.
+    l_prime: optional [B, d, d] float32 for the full-covariance posterior.
+  Returns:
+    (z [B, d] float32, eps [B, d] float32).
+  """
+  if key.ndim:
+    eps = jax.vmap(lambda k: jax.random.normal(k, mean.shape[1:], mean.dtype))(key)
+  else:
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+  if l_prime is None:
+    return mean + jnp.exp(0.5 * logvar) * eps, eps
+  return mean + jnp.einsum("bij,bj->bi", full_covariance_factor(logvar, l_prime), eps), eps
+
+
+def gaussian_log_q(eps: jax.Array, logvar: jax.Array) -> jax.Array:
+  """log q(z|x) at z = mean + L eps, for a diagonal or full L with diag(L) = exp(logvar / 2).
+
+  Kingma & Welling 2019, Algorithm 2: log q = -sum_j (1/2 (eps_j^2 + log 2 pi) + log sigma_j);
+  a triangular L has log|det L| = sum_j log sigma_j whatever its off-diagonal part.
+
+  Args:
+    eps: [B, d] float32, the noise that gave z.
+    logvar: [B, d] float32.
+  Returns:
+    [B] float32, nats.
+  """
+  return -jnp.sum(0.5 * (eps ** 2 + LOG_2PI) + 0.5 * logvar, axis=1)
+
+
+def standard_normal_log_p(z: jax.Array) -> jax.Array:
+  """log N(z; 0, I): [B, d] -> [B] float32, nats."""
+  return -0.5 * jnp.sum(z ** 2 + LOG_2PI, axis=1)
+
+
+def full_covariance_kl(mean: jax.Array, logvar: jax.Array, l_prime: jax.Array) -> jax.Array:
+  """KL(N(mean, L L^T) || N(0, I)) = 1/2 (tr(L L^T) + mean^T mean - d - log det(L L^T)).
+
+  Args:
+    mean, logvar: [B, d]; l_prime: [B, d, d] (see `full_covariance_factor`).
+  Returns:
+    [B] float32, nats, >= 0.
+  """
+  factor = full_covariance_factor(logvar, l_prime)
+  trace = jnp.sum(factor ** 2, axis=(1, 2))
+  return 0.5 * (trace + jnp.sum(mean ** 2, axis=1) - mean.shape[1] - jnp.sum(logvar, axis=1))

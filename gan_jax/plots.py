@@ -165,3 +165,60 @@ def save_image_rows(rows: Sequence[np.ndarray], row_labels: Sequence[str], path:
   if title:
     fig.suptitle(title)
   save_figure(fig, path)
+
+
+def plot_vae_curves(records: Sequence[dict], path: str, loss_label: str = "-ELBO (nats / image)",
+                    terms: Sequence[str] = ("recon_loss", "kl")) -> None:
+  """Training and test loss against step (left) and the loss's terms (right), from metrics.jsonl.
+
+  Train values are logged per step ("loss", terms); test values once an epoch ("test_loss", "test_<term>").
+  """
+  fig, axes = plt.subplots(1, 1 + bool(terms), figsize=(11 if terms else 6, 4), squeeze=False)
+  panels = [(axes[0, 0], ("loss",), loss_label)]
+  if terms:
+    panels.append((axes[0, 1], tuple(terms), "nats / image"))
+  for ax, names, ylabel in panels:
+    for name in names:
+      for prefix, style in (("", "-"), ("test_", "o-")):
+        pts = [(r["step"], r[prefix + name]) for r in records if prefix + name in r]
+        if pts:
+          s, v = map(np.array, zip(*pts))
+          ax.plot(s, v, style, markersize=3, label=f"{'test' if prefix else 'train'} {name}")
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+  save_figure(fig, path)
+
+
+def save_side_by_side(grids: Sequence[np.ndarray], titles: Sequence[str], path: str, num_columns: int = 5,
+                      title: Optional[str] = None, value_range: tuple[float, float] = (0.0, 1.0)) -> None:
+  """Image grids next to each other (e.g. test images beside their reconstructions)."""
+  fig, axes = plt.subplots(1, len(grids), figsize=(3.2 * len(grids), 3.6), squeeze=False)
+  lo, hi = value_range
+  for ax, images, name in zip(axes[0], grids, titles):
+    unit = np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0, 1)
+    ax.imshow(tile_images(unit, num_columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(name)
+    ax.set_axis_off()
+  if title:
+    fig.suptitle(title)
+  save_figure(fig, path)
+
+
+def save_latent_scatter(codes: np.ndarray, labels: np.ndarray, path: str, title: Optional[str] = None) -> None:
+  """Codes [N, d] coloured by class label; for d > 2, their first two principal components."""
+  codes = np.asarray(codes, np.float64)
+  axis_names = ("z[0]", "z[1]")
+  if codes.shape[1] > 2:
+    centred = codes - codes.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    codes, axis_names = centred @ vt[:2].T, ("PC 1", "PC 2")
+  fig, ax = plt.subplots(figsize=(6.5, 5.5))
+  points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=2, alpha=0.6, vmin=-0.5, vmax=9.5)
+  fig.colorbar(points, ax=ax, ticks=range(10), label="label")
+  ax.set_xlabel(axis_names[0])
+  ax.set_ylabel(axis_names[1])
+  if title:
+    ax.set_title(title)
+  save_figure(fig, path)

@@ -17,10 +17,12 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 import flax
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from gan_jax.errors import ConfigError
 from gan_jax.parallel import SINGLE_DEVICE, Collective
 
 Params = dict[str, Any]
@@ -130,6 +132,29 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
     return new_state, collective.mean(metrics)
 
   return train_step
+
+
+def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """The optimizer named by config.optimizer (for a GAN, one per player).
+
+  "tutorial": Adam, learning rate 1e-4 (the TF DCGAN tutorial).
+  "dcgan_paper": Adam, learning rate 2e-4, beta1 = 0.5 (Radford et al. 2016, Section 4).
+  "adam": Adam with config.learning_rate, config.b1, config.b2.
+  "sgd_momentum": SGD with config.learning_rate and config.momentum (Goodfellow et al. 2014).
+
+  Raises:
+    ConfigError: unknown name.
+  """
+  name = config.optimizer
+  if name == "tutorial":
+    return optax.adam(1e-4)
+  if name == "dcgan_paper":
+    return optax.adam(2e-4, b1=0.5)
+  if name == "adam":
+    return optax.adam(config.learning_rate, b1=config.b1, b2=config.b2)
+  if name == "sgd_momentum":
+    return optax.sgd(config.learning_rate, momentum=config.momentum)
+  raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam or sgd_momentum")
 
 
 class MetricsLog:

@@ -1,0 +1,154 @@
+"""The VAE (Kingma & Welling 2014) as one train-step phase, and its training run.
+
+Bernoulli decoder on grey values in [0, 1]; Gaussian posterior q(z|x), diagonal
+(the paper) or full covariance (Kingma & Welling 2019, Algorithm 2). The loss is
+the negative ELBO in nats per image: reconstruction (-log p(x|z), one sample of
+z) plus KL(q(z|x) || p(z)), the KL in closed form for the diagonal posterior and
+as log q(z|x) - log p(z) at the sample (Algorithm 2) for the full one.
+"""
+
+import functools
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.stats
+import ml_collections
+import numpy as np
+
+from gan_jax import data, experiment, losses, plots
+from gan_jax.models.vae import VAEDecoder, VAEEncoder
+from gan_jax.parallel import SINGLE_DEVICE, Collective
+from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
+
+
+def build_modules(config: ml_collections.ConfigDict) -> tuple[VAEEncoder, VAEDecoder]:
+  """Encoder and decoder from config.latent_dim, encoder_features, decoder_features, posterior."""
+  return (VAEEncoder(latent_dim=config.latent_dim, features=tuple(config.encoder_features), posterior=config.posterior),
+          VAEDecoder(features=tuple(config.decoder_features)))
+
+
+def negative_elbo(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, x: jax.Array,
+                  keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Per-example reconstruction loss and KL of a one-sample ELBO estimate (Kingma & Welling 2014, eq. 10).
+
+  Args:
+    params: {"encoder": ..., "decoder": ...}.
+    x: [B, 28, 28, 1] float32 in [0, 1].
+    keys: [B] typed PRNG keys, one per example (the reparameterization noise).
+  Returns:
+    (recon [B], kl [B]) float32 nats; -ELBO = recon + kl.
+  """
+  encoded = encoder.apply({"params": params["encoder"]}, x)
+  mean, logvar = encoded[0], encoded[1]
+  l_prime = encoded[2] if len(encoded) == 3 else None
+  z, eps = losses.reparameterize(keys, mean, logvar, l_prime)
+  recon = losses.bernoulli_nll(decoder.apply({"params": params["decoder"]}, z), x)
+  if l_prime is None:
+    kl = losses.gaussian_kl(mean, logvar)
+  else:
+    kl = losses.gaussian_log_q(eps, logvar) - losses.standard_normal_log_p(z)
+  return recon, kl
+
+
+def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder) -> Phase:
+  """One phase over encoder and decoder minimising -ELBO. Batch {"x": [B, 28, 28, 1] in [0, 1]}.
+
+  Metrics: loss = -elbo, elbo, recon_loss, kl (nats per image, batch means).
+  """
+  def loss_fn(params, batch_stats, batch, key, collective: Collective = SINGLE_DEVICE):
+    del batch_stats
+    x = batch["x"]
+    recon, kl = negative_elbo(encoder, decoder, params, x, example_keys(key, x.shape[0], collective))
+    loss = jnp.mean(recon + kl)
+    return loss, ({}, {"loss": loss, "elbo": -loss, "recon_loss": jnp.mean(recon), "kl": jnp.mean(kl)})
+  return Phase("vae", ("encoder", "decoder"), loss_fn)
+
+
+def init_state(config: ml_collections.ConfigDict, encoder: VAEEncoder, decoder: VAEDecoder) -> TrainState:
+  """A fresh VAE TrainState from config.seed."""
+  e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
+  params = {"encoder": encoder.init(e_key, jnp.zeros((2,) + data.IMAGE_SHAPE))["params"],
+            "decoder": decoder.init(d_key, jnp.zeros((2, config.latent_dim)))["params"]}
+  return create_train_state(params, {}, {"vae": (make_optimizer(config), ("encoder", "decoder"))}, run_key)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _evaluate_batch(encoder, decoder, params, x, key):
+  keys = example_keys(key, x.shape[0])
+  recon, kl = negative_elbo(encoder, decoder, params, x, keys)
+  return jnp.sum(recon), jnp.sum(kl)
+
+
+def evaluate(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.ndarray, seed: int = 0,
+             batch_size: int = 1000) -> dict:
+  """Negative ELBO on held-out images, with its two terms, in nats per image (one z sample each).
+
+  Args:
+    images: uint8 [N, 28, 28].
+  Returns:
+    {"loss": -ELBO, "recon_loss", "kl"} as floats, means over the N images.
+  """
+  key = jax.random.key(seed)
+  recon = kl = 0.0
+  for start in range(0, len(images), batch_size):
+    r, k = _evaluate_batch(encoder, decoder, params, data.to_unit_range(images[start:start + batch_size]),
+                           jax.random.fold_in(key, start))
+    recon, kl = recon + float(r), kl + float(k)
+  n = len(images)
+  return {"loss": (recon + kl) / n, "recon_loss": recon / n, "kl": kl / n}
+
+
+def write_figures(workdir: str, config, encoder, decoder, params, test_images, test_labels, epoch: int) -> None:
+  """reconstructions.png, latent_manifold.png (2-D latents) and latent_scatter.png of the model at `epoch`."""
+  decode = jax.jit(lambda z: jax.nn.sigmoid(decoder.apply({"params": params["decoder"]}, z)))
+  means = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x)[0])
+  x = data.to_unit_range(test_images[:25])
+  plots.save_side_by_side([x, np.asarray(decode(means(x)))], ["test images", "reconstructions"],
+                          os.path.join(workdir, "reconstructions.png"), num_columns=5,
+                          title=f"VAE, latent {config.latent_dim}, epoch {epoch}")
+  if config.latent_dim == 2:
+    # The decoder over a grid of inverse-Gaussian-CDF points (Kingma & Welling 2014, Figure 4).
+    grid = jax.scipy.stats.norm.ppf(jnp.linspace(0.05, 0.95, 10))
+    z = jnp.stack(jnp.meshgrid(grid, grid[::-1]), axis=-1).reshape(-1, 2)
+    plots.save_image_grid(np.asarray(decode(z)), os.path.join(workdir, "latent_manifold.png"), num_columns=10,
+                          value_range=(0.0, 1.0), title=f"2-D latent manifold, epoch {epoch}")
+  mu = np.concatenate([np.asarray(means(data.to_unit_range(test_images[s:s + 1000])))
+                       for s in range(0, len(test_images), 1000)])
+  plots.save_latent_scatter(mu, np.asarray(test_labels), os.path.join(workdir, "latent_scatter.png"),
+                            title=f"test-set latent means, epoch {epoch}")
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains a VAE from `config` in `workdir`, resuming from its latest checkpoint.
+
+  Writes, besides experiment.run's files: test_loss, test_recon_loss, test_kl per
+  epoch in metrics.jsonl; samples_epoch_XXX.png (the decoder's means for one fixed
+  z ~ N(0, I)); curves.png; reconstructions.png, latent_manifold.png (2-D latents),
+  latent_scatter.png.
+  """
+  return experiment.run(config, workdir, _build)
+
+
+def _build(ctx: experiment.Context) -> experiment.Model:
+  config, workdir = ctx.config, ctx.workdir
+  encoder, decoder = build_modules(config)
+  test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)
+  z_fixed = jax.random.normal(jax.random.fold_in(jax.random.key(config.seed), 1), (64, config.latent_dim))
+
+  def epoch_figures(epoch: int, state: TrainState) -> None:
+    x = jax.nn.sigmoid(decoder.apply({"params": state.params["decoder"]}, z_fixed))
+    plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
+                          value_range=(0.0, 1.0), title=f"{config.dataset} VAE (z {config.latent_dim}), epoch {epoch}")
+    plots.plot_vae_curves(ctx.metrics_log.read(), os.path.join(workdir, "curves.png"))
+
+  def final_figures(epoch: int, state: TrainState) -> None:
+    write_figures(workdir, config, encoder, decoder, state.params, test_images, test_labels, epoch)
+
+  return experiment.Model(
+      init_state=lambda: init_state(config, encoder, decoder), phases=[vae_phase(encoder, decoder)],
+      optimizers={"vae": (make_optimizer(config), ("encoder", "decoder"))}, examples_per_step=config.batch_size,
+      make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
+      epoch_figures=epoch_figures, final_figures=final_figures,
+      evaluate=lambda state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed))
