@@ -25,7 +25,7 @@ SHORT_FLAGS = {
     "sample_every_epochs": (flags.DEFINE_integer, "write a sample grid every this many epochs"),
     "data_dir": (flags.DEFINE_string, "directory holding <dataset>/*.gz (else $GAN_JAX_DATA_DIR, cache, registries)"),
     # GAN experiments
-    "arch": (flags.DEFINE_string, "architecture of G and D: dcgan or mlp"),
+    "arch": (flags.DEFINE_string, "architecture: dcgan or mlp (GANs); mlp or conv (autoencoder)"),
     "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),
     "optimizer": (flags.DEFINE_string,
                   "tutorial (Adam 1e-4), dcgan_paper (Adam 2e-4, beta1 0.5), adam (--config.learning_rate, "
@@ -39,6 +39,11 @@ SHORT_FLAGS = {
     # VAE and autoencoders
     "latent_dim": (flags.DEFINE_integer, "size of the latent z (VAE) or code (autoencoder)"),
     "posterior": (flags.DEFINE_string, "VAE q(z|x): diagonal or full (covariance)"),
+    "code_dim": (flags.DEFINE_integer, "autoencoder code size"),
+    "recon_loss": (flags.DEFINE_string, "autoencoder loss: l2 or bce (sigmoid outputs, cross-entropy)"),
+    "corruption": (flags.DEFINE_string, "denoising corruption: none, mask or gaussian"),
+    "corruption_level": (flags.DEFINE_float, "masked fraction of pixels, or the Gaussian noise's std"),
+    "tied_weights": (flags.DEFINE_boolean, "decoder uses the encoder's transposed weights (mlp only)"),
 }
 
 

@@ -250,3 +250,40 @@ def full_covariance_kl(mean: jax.Array, logvar: jax.Array, l_prime: jax.Array) -
   factor = full_covariance_factor(logvar, l_prime)
   trace = jnp.sum(factor ** 2, axis=(1, 2))
   return 0.5 * (trace + jnp.sum(mean ** 2, axis=1) - mean.shape[1] - jnp.sum(logvar, axis=1))
+
+
+CORRUPTIONS = ("none", "mask", "gaussian")
+
+
+def corrupt(key: jax.Array, x: jax.Array, kind: str, level: float) -> jax.Array:
+  """The corruption process of a denoising autoencoder (Vincent et al. 2008).
+
+  "mask": each pixel is set to 0 with probability `level` (masking noise, the
+  course's corruption level); "gaussian": x + level * N(0, 1) (additive, not
+  clipped); "none": x unchanged.
+
+  Args:
+    key: typed PRNG key, or [B] keys, one per example.
+    x: [B, 28, 28, 1] float32 in [0, 1].
+    kind: one of CORRUPTIONS.
+    level: masking probability in [0, 1], or the Gaussian standard deviation (>= 0).
+  Returns:
+    x_tilde: like x.
+  Raises:
+    ValueError: unknown kind or level out of range.
+  """
+  if kind not in CORRUPTIONS:
+    raise ValueError(f"corruption must be one of {', '.join(CORRUPTIONS)}, got {kind!r}")
+  if kind == "none":
+    return x
+  if level < 0 or (kind == "mask" and level > 1):
+    raise ValueError(f"corruption_level {level} out of range for {kind}")
+  shape = x.shape[1:] if key.ndim else x.shape
+
+  def draw(sample):  # one draw per example's key, or one for the whole batch
+    return jax.vmap(sample)(key) if key.ndim else sample(key)
+
+  if kind == "mask":
+    keep = draw(lambda k: jax.random.bernoulli(k, 1.0 - level, shape))
+    return jnp.where(keep, x, 0.0)
+  return x + level * draw(lambda k: jax.random.normal(k, shape, x.dtype))

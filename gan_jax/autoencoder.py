@@ -1,0 +1,179 @@
+"""The (denoising) autoencoder as one train-step phase, its training run and its code as features.
+
+Encoder x~ -> h, decoder h -> r, trained to reconstruct the clean x from a
+corrupted x~ (Vincent et al. 2008; no corruption gives the plain autoencoder).
+Loss per image: L2, ||sigmoid(logits) - x||^2, or the cross-entropy of
+Bernoulli pixels (sigmoid outputs), summed over pixels.
+"""
+
+import functools
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import scipy.optimize
+import sklearn.cluster
+
+from gan_jax import data, experiment, losses, plots
+from gan_jax.errors import ConfigError
+from gan_jax.models.autoencoder import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+from gan_jax.parallel import SINGLE_DEVICE
+from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
+
+RECON_LOSSES = ("l2", "bce")
+
+
+def build_modules(config: ml_collections.ConfigDict):
+  """Encoder and decoder of config.arch ("mlp" or "conv").
+
+  Raises:
+    ConfigError: unknown arch, recon_loss or corruption; tied weights with the conv arch.
+  """
+  if config.recon_loss not in RECON_LOSSES:
+    raise ConfigError(f"unknown --recon_loss={config.recon_loss!r}; choose l2 or bce")
+  if config.corruption not in losses.CORRUPTIONS:
+    raise ConfigError(f"unknown --corruption={config.corruption!r}; choose one of {', '.join(losses.CORRUPTIONS)}")
+  if config.arch == "mlp":
+    return (MLPEncoder(config.code_dim, tuple(config.features), config.activation),
+            MLPDecoder(tuple(config.features), config.activation))
+  if config.arch == "conv":
+    if config.tied_weights:
+      raise ConfigError("--tied_weights needs --arch=mlp (a convolutional decoder has no transposed-weights form)")
+    return ConvEncoder(config.code_dim), ConvDecoder()
+  raise ConfigError(f"unknown --arch={config.arch!r}; choose mlp or conv")
+
+
+def _tied(config, params):
+  if not config.tied_weights:
+    return None
+  enc = params["encoder"]
+  return [enc[f"layer_{i}"]["kernel"] for i in range(len(enc))]
+
+
+def reconstruction_loss(config, logits: jax.Array, x: jax.Array) -> jax.Array:
+  """[B] per-image loss of config.recon_loss: "l2" (squared pixel units) or "bce" (nats)."""
+  if config.recon_loss == "bce":
+    return losses.bernoulli_nll(logits, x)
+  return losses.squared_error(jax.nn.sigmoid(logits), x)
+
+
+def autoencode(config, encoder, decoder, params: Any, x: jax.Array, key: jax.Array, collective=SINGLE_DEVICE):
+  """(x_tilde, code h, logits) for clean images x [B, 28, 28, 1] in [0, 1]; key drives the corruption."""
+  x_tilde = losses.corrupt(example_keys(key, x.shape[0], collective), x, config.corruption,
+                           config.corruption_level)
+  h = encoder.apply({"params": params["encoder"]}, x_tilde)
+  logits = decoder.apply({"params": params["decoder"]}, h, tied_kernels=_tied(config, params))
+  return x_tilde, h, logits
+
+
+def autoencoder_phase(config, encoder, decoder) -> Phase:
+  """One phase over encoder and decoder. Batch {"x": [B, 28, 28, 1] in [0, 1]}. Metrics: loss, recon_loss."""
+  def loss_fn(params, batch_stats, batch, key, collective=SINGLE_DEVICE):
+    del batch_stats
+    x = batch["x"]
+    _, _, logits = autoencode(config, encoder, decoder, params, x, key, collective)
+    loss = jnp.mean(reconstruction_loss(config, logits, x))
+    return loss, ({}, {"loss": loss, "recon_loss": loss})
+  return Phase("autoencoder", ("encoder", "decoder"), loss_fn)
+
+
+def init_state(config, encoder, decoder) -> TrainState:
+  """A fresh autoencoder TrainState from config.seed."""
+  e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
+  enc = encoder.init(e_key, jnp.zeros((2,) + data.IMAGE_SHAPE))["params"]
+  tied = [enc[f"layer_{i}"]["kernel"] for i in range(len(enc))] if config.tied_weights else None
+  dec = decoder.init(d_key, jnp.zeros((2, config.code_dim)), tied_kernels=tied)["params"]
+  return create_train_state({"encoder": enc, "decoder": dec}, {},
+                            {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}, run_key)
+
+
+def evaluate(config, encoder, decoder, params, images: np.ndarray, batch_size: int = 1000) -> dict:
+  """Mean per-image reconstruction loss on held-out images: of corrupted inputs ("loss") and clean ones ("clean_loss")."""
+  @jax.jit
+  def batch_losses(x, key):
+    _, _, logits = autoencode(config, encoder, decoder, params, x, key)
+    clean_logits = decoder.apply({"params": params["decoder"]}, encoder.apply({"params": params["encoder"]}, x),
+                                 tied_kernels=_tied(config, params))
+    return jnp.sum(reconstruction_loss(config, logits, x)), jnp.sum(reconstruction_loss(config, clean_logits, x))
+  key = jax.random.key(config.seed)
+  total = clean = 0.0
+  for start in range(0, len(images), batch_size):
+    a, b = batch_losses(data.to_unit_range(images[start:start + batch_size]), jax.random.fold_in(key, start))
+    total, clean = total + float(a), clean + float(b)
+  return {"loss": total / len(images), "clean_loss": clean / len(images)}
+
+
+def encode(encoder, params, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+  """Codes of clean images: uint8 [N, 28, 28] -> float32 [N, code_dim]."""
+  apply = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x))
+  return np.concatenate([np.asarray(apply(data.to_unit_range(images[s:s + batch_size])))
+                         for s in range(0, len(images), batch_size)])
+
+
+def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray, num_classes: int = 10) -> float:
+  """Accuracy of cluster ids against labels under the best one-to-one matching (Hungarian algorithm).
+
+  Args:
+    labels, clusters: int [N], values in 0..num_classes-1.
+  Returns:
+    float in [0, 1].
+  """
+  counts = np.zeros((num_classes, num_classes), np.int64)
+  np.add.at(counts, (clusters, labels), 1)
+  rows, cols = scipy.optimize.linear_sum_assignment(-counts)
+  return float(counts[rows, cols].sum() / len(labels))
+
+
+def kmeans_accuracy(codes: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
+  """k-means (k = 10, scikit-learn) on the codes, scored by `clustering_accuracy` against the labels."""
+  clusters = sklearn.cluster.KMeans(n_clusters=10, n_init=10, random_state=seed).fit_predict(codes)
+  return clustering_accuracy(np.asarray(labels, np.int64), clusters)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains a (denoising) autoencoder from `config` in `workdir`, resuming from its latest checkpoint.
+
+  Writes, besides experiment.run's files: test_loss and test_clean_loss per epoch
+  in metrics.jsonl; curves.png; reconstructions_epoch_XXX.png (rows: input,
+  corrupted input, reconstruction); features.json (k-means accuracy of the
+  test-set codes, and of raw pixels for comparison).
+  """
+  return experiment.run(config, workdir, _build)
+
+
+def _build(ctx: experiment.Context) -> experiment.Model:
+  config, workdir = ctx.config, ctx.workdir
+  encoder, decoder = build_modules(config)
+  test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)
+
+  def epoch_figures(epoch: int, state: TrainState) -> None:
+    x = data.to_unit_range(test_images[:10])
+    x_tilde, _, logits = autoencode(config, encoder, decoder, state.params, x,
+                                    jax.random.fold_in(jax.random.key(config.seed), 4))
+    plots.save_image_rows([x, np.asarray(x_tilde), np.asarray(jax.nn.sigmoid(logits))],
+                          ["input", f"corrupted\n({config.corruption} {config.corruption_level:g})", "reconstruction"],
+                          os.path.join(workdir, f"reconstructions_epoch_{epoch:03d}.png"),
+                          title=f"{config.dataset} {config.arch} autoencoder ({config.recon_loss}), epoch {epoch}",
+                          value_range=(0.0, 1.0))
+    plots.plot_vae_curves(ctx.metrics_log.read(), os.path.join(workdir, "curves.png"),
+                          loss_label=f"reconstruction loss ({config.recon_loss}, per image)", terms=())
+
+  def final_figures(epoch: int, state: TrainState) -> None:
+    codes = encode(encoder, state.params, test_images)
+    result = {"epoch": epoch, "code_dim": config.code_dim,
+              "kmeans_accuracy_codes": kmeans_accuracy(codes, test_labels, config.seed),
+              "kmeans_accuracy_pixels": kmeans_accuracy(test_images.reshape(len(test_images), -1) / 255.0,
+                                                        test_labels, config.seed)}
+    experiment.write_json(os.path.join(workdir, "features.json"), result)
+    plots.save_latent_scatter(codes, test_labels, os.path.join(workdir, "code_scatter.png"),
+                              title=f"test-set codes (first 2 PCs), epoch {epoch}")
+
+  return experiment.Model(
+      init_state=lambda: init_state(config, encoder, decoder), phases=[autoencoder_phase(config, encoder, decoder)],
+      optimizers={"autoencoder": (make_optimizer(config), ("encoder", "decoder"))},
+      examples_per_step=config.batch_size, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
+      epoch_figures=epoch_figures, final_figures=final_figures,
+      evaluate=lambda state: evaluate(config, encoder, decoder, state.params, test_images))
