@@ -222,3 +222,54 @@ def save_latent_scatter(codes: np.ndarray, labels: np.ndarray, path: str, title:
   if title:
     ax.set_title(title)
   save_figure(fig, path)
+
+
+def plot_optimal_discriminators(curves: dict, path: str) -> None:
+  """Trained D against the theoretical D*, one panel per objective: {label: (x, d, d_star)}."""
+  fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.6), squeeze=False)
+  for ax, (label, (x, d, d_star)) in zip(axes[0], curves.items()):
+    ax.plot(x, d_star, "k-", lw=2, label="D* (theory)")
+    ax.plot(x, d, "b--", label="trained D")
+    ax.set_title(label)
+    ax.set_xlabel("x")
+    ax.grid(alpha=0.3)
+    ax.legend()
+  save_figure(fig, path)
+
+
+def plot_toy_1d_training(snapshots: Sequence[dict], path: str, data_mean: float, data_std: float) -> None:
+  """Goodfellow et al. 2014, Figure 1: p_data (black dots), p_g (green histogram), D(x) (blue dashes)."""
+  fig, axes = plt.subplots(1, len(snapshots), figsize=(4 * len(snapshots), 3.4), squeeze=False, sharey=True)
+  for ax, snap in zip(axes[0], snapshots):
+    grid = snap["grid"]
+    p_data = np.exp(-0.5 * ((grid - data_mean) / data_std) ** 2) / (data_std * np.sqrt(2 * np.pi))
+    ax.plot(grid, p_data, "k:", lw=2, label="p_data")
+    ax.hist(snap["x_fake"], bins=80, range=(grid[0], grid[-1]), density=True, color="green", alpha=0.5, label="p_g")
+    ax.plot(grid, snap["d"], "b--", label="D(x)")
+    ax.axhline(0.5, color="gray", lw=0.5)
+    ax.set_title(f"step {snap['step']}")
+    ax.set_xlabel("x")
+  axes[0, 0].legend(loc="upper left")
+  save_figure(fig, path)
+
+
+def plot_ring_samples(samples: dict, centres: np.ndarray, path: str) -> None:
+  """Generated 2-D samples over training: one row per loss, one column per step; red crosses mark the modes."""
+  losses_ = list(samples)
+  steps = sorted(samples[losses_[0]])
+  fig, axes = plt.subplots(len(losses_), len(steps), figsize=(2.8 * len(steps), 2.8 * len(losses_)), squeeze=False)
+  for i, loss in enumerate(losses_):
+    for j, step in enumerate(steps):
+      ax = axes[i, j]
+      pts = samples[loss][step]
+      ax.scatter(pts[:, 0], pts[:, 1], s=1, alpha=0.3)
+      ax.scatter(centres[:, 0], centres[:, 1], marker="x", color="red", s=30)
+      ax.set_xlim(-3, 3)
+      ax.set_ylim(-3, 3)
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if i == 0:
+        ax.set_title(f"step {step}")
+      if j == 0:
+        ax.set_ylabel(loss)
+  save_figure(fig, path)
