@@ -138,8 +138,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
   Writes, besides experiment.run's files: test_loss and test_clean_loss per epoch
   in metrics.jsonl; curves.png; reconstructions_epoch_XXX.png (rows: input,
-  corrupted input, reconstruction); features.json (k-means accuracy of the
-  test-set codes, and of raw pixels for comparison).
+  corrupted input, reconstruction); features.json (k-means accuracy of the codes
+  of the first config.kmeans_examples test images, and of their raw pixels for
+  comparison); code_scatter.png.
   """
   return experiment.run(config, workdir, _build)
 
@@ -162,11 +163,12 @@ def _build(ctx: experiment.Context) -> experiment.Model:
                           loss_label=f"reconstruction loss ({config.recon_loss}, per image)", terms=())
 
   def final_figures(epoch: int, state: TrainState) -> None:
+    n = config.kmeans_examples
     codes = encode(encoder, state.params, test_images)
-    result = {"epoch": epoch, "code_dim": config.code_dim,
-              "kmeans_accuracy_codes": kmeans_accuracy(codes, test_labels, config.seed),
-              "kmeans_accuracy_pixels": kmeans_accuracy(test_images.reshape(len(test_images), -1) / 255.0,
-                                                        test_labels, config.seed)}
+    result = {"epoch": epoch, "code_dim": config.code_dim, "kmeans_examples": n,
+              "kmeans_accuracy_codes": kmeans_accuracy(codes[:n], test_labels[:n], config.seed),
+              "kmeans_accuracy_pixels": kmeans_accuracy(test_images[:n].reshape(n, -1) / 255.0,
+                                                        test_labels[:n], config.seed)}
     experiment.write_json(os.path.join(workdir, "features.json"), result)
     plots.save_latent_scatter(codes, test_labels, os.path.join(workdir, "code_scatter.png"),
                               title=f"test-set codes (first 2 PCs), epoch {epoch}")

@@ -76,7 +76,7 @@ def autoencoder() -> ml_collections.ConfigDict:
   """A (denoising) MLP autoencoder: 784-256-32 sigmoid units, L2 loss, no corruption, Adam 1e-3, batch 128, 20 epochs."""
   return ml_collections.ConfigDict(dict(
       arch="mlp", dataset="mnist", data_dir="", code_dim=32, features=(256,), activation="sigmoid",
-      recon_loss="l2", corruption="none", corruption_level=0.3, tied_weights=False,
+      recon_loss="l2", corruption="none", corruption_level=0.3, tied_weights=False, kmeans_examples=10000,
       optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=20, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,

@@ -69,3 +69,19 @@ def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
   workdir, _ = four_steps
   with pytest.raises(ConfigError, match="holds a run with latent_dim=100"):
     gan.train(tiny_dcgan_config(max_steps=6, latent_dim=64), workdir)
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(arch="mlp", loss="minimax", d_dropout=0.0, optimizer="sgd_momentum", learning_rate=0.01, k_d_steps=2),
+    dict(arch="mlp", loss="least_squares", ls_coding="pearson"),
+])
+def test_mlp_gan_variants_train_on_real_mnist(tmp_path, overrides):
+  config = tiny_dcgan_config(max_steps=3, generator_features=(32, 32), discriminator_features=(32, 16), **overrides)
+  gan.train(config, str(tmp_path))
+  records = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
+  assert [r["step"] for r in records] == [1, 2, 3]
+  if config.loss == "least_squares":  # D's raw scores, pulled towards b = 1 on real data and a = -1 on fakes
+    assert all(np.isfinite([r["d_real"], r["d_fake"]]).all() for r in records)
+  for name in ("samples_epoch_001.png", "samples_progress.png", "d_histogram.png", "interpolation.png",
+               "nearest_neighbors.png", "curves.png"):
+    assert (tmp_path / name).exists(), name
