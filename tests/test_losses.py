@@ -60,10 +60,9 @@ class LeastSquaresTest(chex.TestCase):
     p_g = jnp.array([0.25, 0.25, 0.05, 0.45])
     for name, (a, b, _) in losses.LS_CODINGS.items():
       expected = (b * p_data + a * p_g) / (p_data + p_g)
-      objective = lambda d: jnp.sum(p_data * 0.5 * (d - b) ** 2 + p_g * 0.5 * (d - a) ** 2)
-      d = jnp.zeros(4)
-      for _ in range(2000):
-        d = d - 1.0 * jax.grad(objective)(d)
+      # E_pdata[1/2 (D - b)^2] + E_pg[1/2 (D - a)^2] with D free at each of the 4 points.
+      objective = lambda d, a=a, b=b: jnp.sum(p_data * 0.5 * (d - b) ** 2 + p_g * 0.5 * (d - a) ** 2)
+      d = jax.lax.fori_loop(0, 2000, lambda _, d: d - jax.grad(objective)(d), jnp.zeros(4))
       chex.assert_trees_all_close(d, expected, atol=1e-5, custom_message=name)
 
   def test_codings_and_dispatch(self):

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The GAN runs of results/README.md, one after the other (each resumable: rerun to continue).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+D="--data_dir=../shared/data --config.show_progress=false"
+run() { name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" python -m "$@" $D && bash results/collect.sh "runs/$name" "$name"; }
+run gan_mlp_dropout       experiments.gan_mlp --workdir=runs/gan_mlp_dropout --num_epochs=20
+run gan_mlp_no_dropout    experiments.gan_mlp --workdir=runs/gan_mlp_no_dropout --num_epochs=20 --d_dropout=0
+run gan_mlp_minimax       experiments.gan_mlp --workdir=runs/gan_mlp_minimax --num_epochs=10 --loss=minimax
+run lsgan_mlp_pearson     experiments.lsgan --workdir=runs/lsgan_mlp_pearson --num_epochs=10 --arch=mlp --optimizer=adam --batch_size=100 --ls_coding=pearson
+run lsgan_mlp_zero_one    experiments.lsgan --workdir=runs/lsgan_mlp_zero_one --num_epochs=10 --arch=mlp --optimizer=adam --batch_size=100 --ls_coding=zero_one
