@@ -201,16 +201,21 @@ def check_optimal_discriminator(loss_name: str = "non_saturating", data_mean: fl
 
 
 def train_1d_gan(num_steps: int = 4000, snapshots: Sequence[int] = (0, 250, 1000, 4000), data_mean: float = 4.0,
-                 data_std: float = 0.5, batch_size: int = 256, seed: int = 0, k_d_steps: int = 1) -> list:
-  """An MLP G (z ~ N(0, 1) -> x) against an MLP D on p_data = N(data_mean, data_std^2).
+                 data_std: float = 0.5, batch_size: int = 256, seed: int = 0, k_d_steps: int = 5) -> list:
+  """An MLP G (z ~ N(0, 1) -> x, 32-32 ReLU) against an MLP D (64-64) on p_data = N(data_mean, data_std^2).
+
+  k_d_steps = 5 D updates per G update with Adam 1e-3 (beta1 0.5): with k = 1 and an
+  equally small D, G collapsed to about half of p_data's width (std 0.27 against
+  0.5 after 4,000 steps); with k = 5 it reached std 0.49.
 
   Returns:
     [{"step", "x_fake": 20,000 samples of p_g, "grid", "d": D(x) on the grid}] at each snapshot step.
   """
-  toy = ToyGan(ToyMLP((32, 32)), ToyMLP((32, 32), squeeze=True), 1,
+  toy = ToyGan(ToyMLP((32, 32)), ToyMLP((64, 64), squeeze=True), 1,
                lambda key, n: data_mean + data_std * jax.random.normal(key, (n, 1)))
   loss = losses.make_gan_loss("non_saturating")
-  init, run = make_trainer(toy, loss, batch_size, optax.adam(1e-3), optax.adam(1e-3), 1, k_d_steps)
+  tx = optax.adam(1e-3, b1=0.5)
+  init, run = make_trainer(toy, loss, batch_size, tx, tx, 1, k_d_steps)
   state = init(jax.random.key(seed))
   grid = np.linspace(data_mean - 6, data_mean + 4, 400).astype(np.float32)
   out, done = [], 0
