@@ -8,7 +8,7 @@
 Rerunning the same command resumes from the newest checkpoint in --workdir.
 """
 
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
 from gan_jax import autoencoder, configs
@@ -16,11 +16,5 @@ from gan_jax import autoencoder, configs
 cli.define_flags(configs.autoencoder())
 flags.adopt_module_key_flags(cli)
 
-
-def main(argv):
-  del argv
-  cli.run_main(lambda: autoencoder.train(cli.config_from_flags(), flags.FLAGS.workdir))
-
-
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(autoencoder.train)

@@ -6,7 +6,7 @@ as `--config.<name>=value`; the common ones also have short flags
 """
 
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from absl import app, flags, logging
 import ml_collections
@@ -65,13 +65,12 @@ def config_from_flags() -> ml_collections.ConfigDict:
   return config
 
 
-def run_gan() -> None:
-  """The main program of a GAN experiment (after define_flags): flags -> config -> gan_jax.gan.train."""
-  from gan_jax import gan  # pylint: disable=import-outside-toplevel
+def run(train: Callable[[ml_collections.ConfigDict, str], Any]) -> None:
+  """The main program of an experiment (after define_flags): flags -> config -> train(config, workdir)."""
 
   def main(argv):
     del argv
-    run_main(lambda: gan.train(config_from_flags(), flags.FLAGS.workdir))
+    run_main(lambda: train(config_from_flags(), flags.FLAGS.workdir))
 
   app.run(main)
 

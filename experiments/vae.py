@@ -7,7 +7,7 @@
 Rerunning the same command resumes from the newest checkpoint in --workdir.
 """
 
-from absl import app, flags
+from absl import flags
 
 from experiments import cli
 from gan_jax import configs, vae
@@ -15,11 +15,5 @@ from gan_jax import configs, vae
 cli.define_flags(configs.vae())
 flags.adopt_module_key_flags(cli)
 
-
-def main(argv):
-  del argv
-  cli.run_main(lambda: vae.train(cli.config_from_flags(), flags.FLAGS.workdir))
-
-
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(vae.train)
