@@ -133,6 +133,12 @@ def kmeans_accuracy(codes: np.ndarray, labels: np.ndarray, seed: int = 0) -> flo
   return clustering_accuracy(np.asarray(labels, np.int64), clusters)
 
 
+def _corruption_label(config) -> str:
+  if config.corruption == "none":
+    return "input to encoder\n(no corruption)"
+  return f"corrupted\n({config.corruption} {config.corruption_level:g})"
+
+
 def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   """Trains a (denoising) autoencoder from `config` in `workdir`, resuming from its latest checkpoint.
 
@@ -155,7 +161,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
     x_tilde, _, logits = autoencode(config, encoder, decoder, state.params, x,
                                     jax.random.fold_in(jax.random.key(config.seed), 4))
     plots.save_image_rows([x, np.asarray(x_tilde), np.asarray(jax.nn.sigmoid(logits))],
-                          ["input", f"corrupted\n({config.corruption} {config.corruption_level:g})", "reconstruction"],
+                          ["input", _corruption_label(config), "reconstruction"],
                           os.path.join(workdir, f"reconstructions_epoch_{epoch:03d}.png"),
                           title=f"{config.dataset} {config.arch} autoencoder ({config.recon_loss}), epoch {epoch}",
                           value_range=(0.0, 1.0))
