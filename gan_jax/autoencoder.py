@@ -6,7 +6,6 @@ Loss per image: L2, ||sigmoid(logits) - x||^2, or the cross-entropy of
 Bernoulli pixels (sigmoid outputs), summed over pixels.
 """
 
-import functools
 import os
 from typing import Any
 

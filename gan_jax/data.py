@@ -25,7 +25,6 @@ import hashlib
 import os
 import pathlib
 import pickle
-import shutil
 import struct
 import subprocess
 import sys

@@ -9,7 +9,7 @@ LSGAN share this code.
 
 import functools
 import os
-from typing import Any, Callable
+from typing import Any
 
 import flax.linen as nn
 import jax

@@ -6,7 +6,6 @@ beside the repository) when it is there; otherwise gan_jax.data obtains the
 files itself (cache, package registries).
 """
 
-import os
 import pathlib
 
 import jax

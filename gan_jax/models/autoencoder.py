@@ -11,7 +11,6 @@ from typing import Callable, Optional, Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from gan_jax.models.layers import SubPixelConvTranspose
 
