@@ -89,20 +89,29 @@ def init_state(config, encoder, decoder) -> TrainState:
                             {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}, run_key)
 
 
-def evaluate(config, encoder, decoder, params, images: np.ndarray, batch_size: int = 1000) -> dict:
-  """Mean per-image reconstruction loss on held-out images: of corrupted inputs ("loss") and clean ones ("clean_loss")."""
+def make_evaluator(config, encoder, decoder, batch_size: int = 1000):
+  """evaluate(params, images) -> mean per-image reconstruction loss on held-out images.
+
+  The returned function compiles once; per call it reports the loss from corrupted
+  inputs ("loss", the training objective) and from clean ones ("clean_loss").
+  images: uint8 [N, 28, 28].
+  """
   @jax.jit
-  def batch_losses(x, key):
+  def batch_losses(params, x, key):
     _, _, logits = autoencode(config, encoder, decoder, params, x, key)
     clean_logits = decoder.apply({"params": params["decoder"]}, encoder.apply({"params": params["encoder"]}, x),
                                  tied_kernels=_tied(config, params))
     return jnp.sum(reconstruction_loss(config, logits, x)), jnp.sum(reconstruction_loss(config, clean_logits, x))
-  key = jax.random.key(config.seed)
-  total = clean = 0.0
-  for start in range(0, len(images), batch_size):
-    a, b = batch_losses(data.to_unit_range(images[start:start + batch_size]), jax.random.fold_in(key, start))
-    total, clean = total + float(a), clean + float(b)
-  return {"loss": total / len(images), "clean_loss": clean / len(images)}
+
+  def evaluate(params, images: np.ndarray) -> dict:
+    key = jax.random.key(config.seed)
+    total = clean = 0.0
+    for start in range(0, len(images), batch_size):
+      a, b = batch_losses(params, data.to_unit_range(images[start:start + batch_size]), jax.random.fold_in(key, start))
+      total, clean = total + float(a), clean + float(b)
+    return {"loss": total / len(images), "clean_loss": clean / len(images)}
+
+  return evaluate
 
 
 def encode(encoder, params, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -154,6 +163,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
   config, workdir = ctx.config, ctx.workdir
   encoder, decoder = build_modules(config)
   test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)
+  evaluate = make_evaluator(config, encoder, decoder)
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = data.to_unit_range(test_images[:10])
@@ -183,4 +193,4 @@ def _build(ctx: experiment.Context) -> experiment.Model:
       optimizers={"autoencoder": (make_optimizer(config), ("encoder", "decoder"))},
       examples_per_step=config.batch_size, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
-      evaluate=lambda state: evaluate(config, encoder, decoder, state.params, test_images))
+      evaluate=lambda state: evaluate(state.params, test_images))

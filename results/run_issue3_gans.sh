@@ -2,8 +2,7 @@
 # The GAN runs of results/README.md, one after the other (each resumable: rerun to continue).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-D="--data_dir=../shared/data --config.show_progress=false"
-run() { name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" python -m "$@" $D && bash results/collect.sh "runs/$name" "$name"; }
+source results/lib.sh
 run gan_mlp_dropout       experiments.gan_mlp --workdir=runs/gan_mlp_dropout --num_epochs=20
 run gan_mlp_no_dropout    experiments.gan_mlp --workdir=runs/gan_mlp_no_dropout --num_epochs=20 --d_dropout=0
 run gan_mlp_minimax       experiments.gan_mlp --workdir=runs/gan_mlp_minimax --num_epochs=10 --loss=minimax

@@ -2,8 +2,7 @@
 # The VAE, autoencoder and toy runs of results/README.md, one after the other.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-D="--data_dir=../shared/data --config.show_progress=false"
-run() { name=$1; shift; echo "== $name: $*"; /usr/bin/time -f "$name wall %e s" python -m "$@" $D && bash results/collect.sh "runs/$name" "$name"; }
+source results/lib.sh
 run vae_z2          experiments.vae --workdir=runs/vae_z2 --num_epochs=30
 run vae_z20         experiments.vae --workdir=runs/vae_z20 --num_epochs=30 --latent_dim=20
 run autoencoder_l2  experiments.autoencoder --workdir=runs/autoencoder_l2 --num_epochs=20
