@@ -1,9 +1,30 @@
-"""Measures of generated images that need no trained network.
+"""Scores of generated images: how close to the data, how diverse, how novel.
 
-Feature-network scores (FID-style, classifier score, KID, precision/recall)
-come with issue 4; here: nearest neighbours in pixel space, the memorization
-check of the course ("are the samples copies of training images?").
+All functions are pure and take numpy arrays: features of a domain classifier
+(gan_jax.feature_nets) or pixels. Each score is meant to be read beside its
+real-vs-real baseline (training images scored against the test split), which
+`gan_jax.evaluation` computes the same way.
+
+- Fréchet distance (Heusel et al. 2017, "GANs trained by a two time-scale
+  update rule", eq. 6) of Gaussians fitted to features. On a LeNet trained on
+  the domain this is an FID *for this domain*: not comparable with FIDs on
+  Inception features.
+- classifier score, exp(E_x KL(p(y|x) || p(y))): the Inception Score (Salimans
+  et al. 2016, "Improved techniques for training GANs", Section 4) with the
+  domain classifier; between 1 and the number of classes.
+- KID (Bińkowski et al. 2018, "Demystifying MMD GANs", Section 3.3): unbiased
+  MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, over subsets.
+- precision and recall (Kynkäänniemi et al. 2019, "Improved precision and
+  recall metric for assessing generative models", eq. 1-3), k-NN balls.
+- class coverage: the predicted-class histogram, the classes covered and its
+  KL to uniform (mode collapse as a number).
+- memorization: nearest-training-image distances of the samples against those
+  of held-out test images (pixel space).
+- 1-NN two-sample test (Lopez-Paz & Oquab 2017; Xu et al. 2018, "An empirical
+  study on evaluation metrics of GANs"): leave-one-out 1-NN accuracy, 0.5 ideal.
 """
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,3 +70,226 @@ def nearest_neighbors(queries: np.ndarray, references: np.ndarray, k: int = 1,
     order = np.argsort(best_d, axis=1)[:, :k]
     best_d, best_i = np.take_along_axis(best_d, order, axis=1), np.take_along_axis(best_i, order, axis=1)
   return np.sqrt(best_d), best_i
+
+
+def _as_matrix(x: np.ndarray, name: str) -> np.ndarray:
+  x = np.asarray(x, np.float32)
+  if x.ndim < 2 or len(x) < 2:
+    raise ValueError(f"{name} must have shape [N >= 2, ...], got {x.shape}")
+  return x.reshape(len(x), -1)
+
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Mean [D] and covariance [D, D] (float64, unbiased) of features [N, D]."""
+  f = _as_matrix(features, "features").astype(np.float64)
+  return f.mean(axis=0), np.cov(f, rowvar=False)
+
+
+def frechet_distance(mean1: np.ndarray, cov1: np.ndarray, mean2: np.ndarray, cov2: np.ndarray) -> float:
+  """||m1 - m2||^2 + tr(C1 + C2 - 2 (C1 C2)^(1/2)): the Fréchet (2-Wasserstein) distance of two Gaussians squared.
+
+  The trace of (C1 C2)^(1/2) is computed as the sum of the square roots of the
+  eigenvalues of the symmetric PSD matrix C1^(1/2) C2 C1^(1/2) (the same
+  eigenvalues), which avoids scipy.linalg.sqrtm's complex round-off.
+
+  Args:
+    mean1, mean2: [D] float; cov1, cov2: [D, D] symmetric positive semi-definite.
+  Returns:
+    the distance, >= 0 up to round-off (clipped at 0), in squared feature units.
+  Raises:
+    ValueError: shapes that do not match.
+  """
+  mean1, mean2 = np.asarray(mean1, np.float64), np.asarray(mean2, np.float64)
+  cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
+  d = mean1.shape[0]
+  if mean2.shape != (d,) or cov1.shape != (d, d) or cov2.shape != (d, d):
+    raise ValueError(f"shapes must be [D] and [D, D]: got {mean1.shape}, {cov1.shape}, {mean2.shape}, {cov2.shape}")
+  w, v = np.linalg.eigh((cov1 + cov1.T) / 2)
+  sqrt1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+  inner = sqrt1 @ cov2 @ sqrt1
+  trace_sqrt = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0, None)))
+  value = np.sum((mean1 - mean2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt
+  return float(max(value, 0.0))
+
+
+def frechet_distance_of_features(features1: np.ndarray, features2: np.ndarray) -> float:
+  """The Fréchet distance of Gaussians fitted to two feature sets [N1, D] and [N2, D]."""
+  return frechet_distance(*feature_statistics(features1), *feature_statistics(features2))
+
+
+def classifier_score(probs: np.ndarray, num_splits: int = 10) -> tuple[float, float]:
+  """exp(E_x KL(p(y|x) || p(y))), the Inception Score's formula with a domain classifier.
+
+  Args:
+    probs: [N, C] class probabilities p(y|x) of N samples (rows sum to 1).
+    num_splits: the score is computed on this many equal splits (as Salimans et al.).
+  Returns:
+    (mean, standard deviation) over the splits; 1 <= score <= C.
+  Raises:
+    ValueError: fewer samples than splits, or probs not [N, C].
+  """
+  p = np.asarray(probs, np.float64)
+  if p.ndim != 2 or len(p) < num_splits or num_splits < 1:
+    raise ValueError(f"probs must be [N >= num_splits={num_splits}, C], got {p.shape}")
+  scores = []
+  for part in np.array_split(p, num_splits):
+    marginal = part.mean(axis=0, keepdims=True)
+    kl = np.sum(part * (np.log(np.clip(part, 1e-12, None)) - np.log(np.clip(marginal, 1e-12, None))), axis=1)
+    scores.append(np.exp(kl.mean()))
+  return float(np.mean(scores)), float(np.std(scores))
+
+
+def _polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
+  """Unbiased MMD^2 estimate with k(a, b) = (a.b / d + 1)^3 (x: [m, d], y: [n, d])."""
+  d = x.shape[1]
+  kxx = (x @ x.T / d + 1) ** 3
+  kyy = (y @ y.T / d + 1) ** 3
+  kxy = (x @ y.T / d + 1) ** 3
+  m, n = len(x), len(y)
+  return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+               - 2 * kxy.mean())
+
+
+def kernel_inception_distance(features1: np.ndarray, features2: np.ndarray, num_subsets: int = 100,
+                              subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+  """KID: the unbiased polynomial-kernel MMD^2, averaged over random subsets (Bińkowski et al. 2018).
+
+  Args:
+    features1, features2: [N1, D], [N2, D].
+    num_subsets: subsets drawn (without replacement within a subset) from each set.
+    subset_size: examples per subset; capped at min(N1, N2).
+  Returns:
+    (mean, standard error of the mean over subsets). The estimator is unbiased, so
+    the mean is about 0 (and can be negative) for two samples of one distribution.
+  """
+  f1 = _as_matrix(features1, "features1").astype(np.float64)
+  f2 = _as_matrix(features2, "features2").astype(np.float64)
+  size = min(subset_size, len(f1), len(f2))
+  rng = np.random.default_rng(seed)
+  values = np.array([_polynomial_mmd2(f1[rng.choice(len(f1), size, replace=False)],
+                                      f2[rng.choice(len(f2), size, replace=False)]) for _ in range(num_subsets)])
+  return float(values.mean()), float(values.std(ddof=1) / np.sqrt(num_subsets)) if num_subsets > 1 else 0.0
+
+
+def _kth_neighbor_distance(points: np.ndarray, k: int) -> np.ndarray:
+  """Distance [N] of each point to its k-th nearest other point of the same set."""
+  distances, _ = nearest_neighbors(points, points, k=k + 1)
+  return distances[:, k]
+
+
+def _within_any_ball(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk_size: int = 2000) -> np.ndarray:
+  """bool [Q]: whether each query lies within radius of at least one centre."""
+  inside = np.zeros(len(queries), bool)
+  r2 = jnp.asarray(radii, jnp.float32) ** 2
+  for start in range(0, len(queries), chunk_size):
+    d2 = _squared_distances(jnp.asarray(queries[start:start + chunk_size]), jnp.asarray(centres))
+    inside[start:start + chunk_size] = np.asarray(jnp.any(d2 <= r2[None, :], axis=1))
+  return inside
+
+
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3) -> tuple[float, float]:
+  """Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls.
+
+  Precision: the fraction of generated samples inside the real manifold (the
+  union of balls around each real feature reaching its k-th nearest real
+  neighbour). Recall: the fraction of real samples inside the generated manifold.
+
+  Args:
+    real_features: [N, D]; fake_features: [M, D].
+    k: the neighbour that sets each ball's radius (3 in the paper).
+  Returns:
+    (precision, recall), each in [0, 1].
+  """
+  real = _as_matrix(real_features, "real_features")
+  fake = _as_matrix(fake_features, "fake_features")
+  precision = _within_any_ball(fake, real, _kth_neighbor_distance(real, k)).mean()
+  recall = _within_any_ball(real, fake, _kth_neighbor_distance(fake, k)).mean()
+  return float(precision), float(recall)
+
+
+class ClassCoverage(NamedTuple):
+  """Predicted-class statistics of a sample set.
+
+  histogram: float [C], the fraction of samples per predicted class.
+  classes_covered: classes holding at least `min_share` of their uniform share (1 / C).
+  kl_to_uniform: KL(histogram || uniform) in nats; 0 for balanced classes, log C for one class.
+  """
+  histogram: np.ndarray
+  classes_covered: int
+  kl_to_uniform: float
+
+
+def class_coverage(probs: np.ndarray, min_share: float = 0.1) -> ClassCoverage:
+  """Mode coverage as numbers: which classes the domain classifier sees in the samples.
+
+  Args:
+    probs: [N, C] class probabilities; each sample counts for its argmax class.
+    min_share: a class is covered when its fraction is at least min_share / C
+      (with the default, 1% of the samples for 10 classes), so that a few
+      misclassified samples do not count as a mode.
+  """
+  p = np.asarray(probs)
+  num_classes = p.shape[1]
+  hist = np.bincount(np.argmax(p, axis=1), minlength=num_classes) / len(p)
+  nonzero = hist > 0
+  kl = float(np.sum(hist[nonzero] * np.log(hist[nonzero] * num_classes)))
+  return ClassCoverage(hist, int(np.sum(hist >= min_share / num_classes)), kl)
+
+
+class Memorization(NamedTuple):
+  """Nearest-training-image distances of generated samples against held-out images.
+
+  ratio: median distance of the samples to their nearest training image, divided by
+    the same median for held-out test images. About 1 (or above) for a model that
+    generalises like the test set; near 0 for copies of training images.
+  fraction_closer: the fraction of samples nearer to a training image than 99% of
+    the test images are (0.01 expected for samples like test images).
+  sample_median, test_median: the two medians (L2, pixels in [0, 1]).
+  """
+  ratio: float
+  fraction_closer: float
+  sample_median: float
+  test_median: float
+
+
+def memorization(samples: np.ndarray, train_images: np.ndarray, test_images: np.ndarray) -> Memorization:
+  """Are the samples copies of training images? Pixel-space L2 nearest neighbours.
+
+  Args:
+    samples, train_images, test_images: uint8 [N, 28, 28] (or any shape per image,
+      same scale); uint8 is divided by 255.
+  """
+  def unit(x):
+    x = np.asarray(x)
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+  train = unit(train_images)
+  d_samples = nearest_neighbors(unit(samples), train)[0][:, 0]
+  d_test = nearest_neighbors(unit(test_images), train)[0][:, 0]
+  test_median = float(np.median(d_test))
+  return Memorization(float(np.median(d_samples)) / max(test_median, 1e-12),
+                      float(np.mean(d_samples < np.quantile(d_test, 0.01))),
+                      float(np.median(d_samples)), test_median)
+
+
+def one_nn_accuracy(real_features: np.ndarray, fake_features: np.ndarray) -> float:
+  """Leave-one-out 1-nearest-neighbour two-sample test accuracy.
+
+  Each point of the union of the two sets is labelled by its nearest other point;
+  0.5 means the sets cannot be told apart, 1.0 that they are fully separated (and
+  below 0.5 that the samples sit closer to the real points than real points do to
+  each other, a sign of memorization). Sets should be the same size.
+
+  Args:
+    real_features: [N, D]; fake_features: [M, D].
+  Returns:
+    the accuracy in [0, 1].
+  """
+  real = _as_matrix(real_features, "real_features")
+  fake = _as_matrix(fake_features, "fake_features")
+  points = np.concatenate([real, fake])
+  is_real = np.arange(len(points)) < len(real)
+  _, indices = nearest_neighbors(points, points, k=2)
+  # Column 0 is the point itself unless it has an exact duplicate; take the first index that is not itself.
+  own = indices[:, 0] == np.arange(len(points))
+  neighbour = np.where(own, indices[:, 1], indices[:, 0])
+  return float(np.mean(is_real[neighbour] == is_real))

@@ -1,0 +1,104 @@
+"""The scores of gan_jax.metrics on inputs whose answer is known."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from gan_jax import metrics
+
+
+def _gaussian(rng, n, d, mean=0.0, scale=1.0):
+  return (mean + scale * rng.standard_normal((n, d))).astype(np.float32)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+  f = _gaussian(np.random.default_rng(0), 2000, 16)
+  assert metrics.frechet_distance_of_features(f, f) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_matches_the_closed_form():
+  rng = np.random.default_rng(1)
+  d = 6
+  mean1, mean2 = rng.standard_normal(d), rng.standard_normal(d)
+  # Diagonal covariances: tr(C1 + C2 - 2 (C1 C2)^(1/2)) = sum (s1 - s2)^2 for standard deviations s.
+  s1, s2 = rng.uniform(0.5, 2, d), rng.uniform(0.5, 2, d)
+  expected = np.sum((mean1 - mean2) ** 2) + np.sum((s1 - s2) ** 2)
+  assert metrics.frechet_distance(mean1, np.diag(s1 ** 2), mean2, np.diag(s2 ** 2)) == pytest.approx(expected, rel=1e-9)
+  # Full covariances that do not commute, against scipy's matrix square root.
+  a, b = rng.standard_normal((d, d)), rng.standard_normal((d, d))
+  c1, c2 = a @ a.T + 0.1 * np.eye(d), b @ b.T + 0.1 * np.eye(d)
+  expected = np.sum((mean1 - mean2) ** 2) + np.trace(c1 + c2 - 2 * np.real(scipy.linalg.sqrtm(c1 @ c2)))
+  assert metrics.frechet_distance(mean1, c1, mean2, c2) == pytest.approx(expected, rel=1e-6)
+  with pytest.raises(ValueError):
+    metrics.frechet_distance(mean1, c1, mean2[:3], c2)
+
+
+def test_frechet_distance_of_samples_approaches_the_gaussians_distance():
+  rng = np.random.default_rng(2)
+  f1, f2 = _gaussian(rng, 20000, 4), _gaussian(rng, 20000, 4, mean=1.0, scale=2.0)
+  # ||m1 - m2||^2 = 4, sum (s1 - s2)^2 = 4.
+  assert metrics.frechet_distance_of_features(f1, f2) == pytest.approx(8.0, rel=0.03)
+
+
+def test_classifier_score_bounds():
+  eye = np.eye(10)
+  uniform_one_hot = np.tile(eye, (100, 1))       # every class equally often, each sample certain
+  score, _ = metrics.classifier_score(uniform_one_hot)
+  assert score == pytest.approx(10.0, rel=1e-6)
+  single_class = np.tile(eye[3], (1000, 1))
+  assert metrics.classifier_score(single_class)[0] == pytest.approx(1.0, abs=1e-6)
+  uncertain = np.full((1000, 10), 0.1)
+  assert metrics.classifier_score(uncertain)[0] == pytest.approx(1.0, abs=1e-6)
+  with pytest.raises(ValueError):
+    metrics.classifier_score(uniform_one_hot[:5])
+
+
+def test_kid_is_about_zero_for_one_distribution_and_positive_for_two():
+  rng = np.random.default_rng(3)
+  a, b = _gaussian(rng, 2000, 16), _gaussian(rng, 2000, 16)
+  mean, stderr = metrics.kernel_inception_distance(a, b, num_subsets=50, subset_size=500)
+  assert abs(mean) < 3 * stderr + 1e-4
+  shifted = _gaussian(rng, 2000, 16, mean=0.5)
+  mean_shifted, stderr_shifted = metrics.kernel_inception_distance(a, shifted, num_subsets=50, subset_size=500)
+  assert mean_shifted > 10 * stderr_shifted and mean_shifted > 10 * abs(mean)
+
+
+def test_precision_and_recall():
+  rng = np.random.default_rng(4)
+  real = _gaussian(rng, 1000, 8)
+  assert metrics.precision_recall(real, real) == (1.0, 1.0)
+  # Collapsed samples (all near one real point) are precise but recall nothing.
+  collapsed = real[:1] + 0.001 * _gaussian(rng, 1000, 8)
+  precision, recall = metrics.precision_recall(real, collapsed)
+  assert precision == 1.0 and recall < 0.05
+  far = _gaussian(rng, 1000, 8, mean=20.0)
+  assert metrics.precision_recall(real, far) == (0.0, 0.0)
+
+
+def test_class_coverage_counts_modes():
+  eye = np.eye(10)
+  balanced = metrics.class_coverage(np.tile(eye, (50, 1)))
+  assert balanced.classes_covered == 10 and balanced.kl_to_uniform == pytest.approx(0.0, abs=1e-12)
+  collapsed = metrics.class_coverage(np.concatenate([np.tile(eye[7], (995, 1)), eye[:5]]))
+  assert collapsed.classes_covered == 1  # five stray samples (0.5% each class) are under the 1% bar
+  assert collapsed.kl_to_uniform == pytest.approx(np.log(10), abs=0.05)
+  np.testing.assert_allclose(collapsed.histogram.sum(), 1.0)
+
+
+def test_memorization_tells_copies_from_new_images():
+  rng = np.random.default_rng(5)
+  images = rng.integers(0, 256, (600, 28, 28), dtype=np.uint8)
+  train, test = images[:400], images[400:500]
+  copies = metrics.memorization(train[:100], train, test)
+  assert copies.ratio < 1e-3 and copies.fraction_closer == 1.0  # 0 up to float32 round-off
+  fresh = metrics.memorization(images[500:], train, test)
+  assert 0.9 < fresh.ratio < 1.1 and fresh.fraction_closer < 0.1
+
+
+def test_one_nn_accuracy():
+  rng = np.random.default_rng(6)
+  a, b = _gaussian(rng, 1000, 4), _gaussian(rng, 1000, 4)
+  assert 0.44 < metrics.one_nn_accuracy(a, b) < 0.56
+  assert metrics.one_nn_accuracy(a, _gaussian(rng, 1000, 4, mean=50.0)) == 1.0
+  # Copies of the real points: each point's nearest other point is its twin in the other set.
+  assert metrics.one_nn_accuracy(a, a.copy()) == 0.0
