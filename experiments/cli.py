@@ -39,6 +39,10 @@ SHORT_FLAGS = {
     # VAE and autoencoders
     "latent_dim": (flags.DEFINE_integer, "size of the latent z (VAE) or code (autoencoder)"),
     "posterior": (flags.DEFINE_string, "VAE q(z|x): diagonal or full (covariance)"),
+    "binarize": (flags.DEFINE_boolean, "VAE: train on a fresh stochastic binarization of each batch "
+                 "(dynamically binarized MNIST), and report test ELBOs on a fixed binarization"),
+    "eval_every_epochs": (flags.DEFINE_integer, "GANs: score config.eval_samples samples (FID etc.) every this many "
+                          "epochs and keep the best checkpoint by FID in <workdir>/best (0: never)"),
     "code_dim": (flags.DEFINE_integer, "autoencoder code size"),
     "recon_loss": (flags.DEFINE_string, "autoencoder loss: l2 or bce (sigmoid outputs, cross-entropy)"),
     "corruption": (flags.DEFINE_string, "denoising corruption: none, mask or gaussian"),

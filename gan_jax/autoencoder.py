@@ -193,4 +193,4 @@ def _build(ctx: experiment.Context) -> experiment.Model:
       optimizers={"autoencoder": (make_optimizer(config), ("encoder", "decoder"))},
       examples_per_step=config.batch_size, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
-      evaluate=lambda state: evaluate(state.params, test_images))
+      evaluate=lambda epoch, state: evaluate(state.params, test_images))

@@ -41,6 +41,8 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       checkpoint_every_steps=500,
       keep_checkpoints=3,
       show_progress=True,
+      eval_every_epochs=0,      # 0: never; else score eval_samples samples (FID etc.) every this many epochs
+      eval_samples=2000,
   )
   config = ml_collections.ConfigDict(config)
   config.update(fields)
@@ -66,7 +68,7 @@ def vae() -> ml_collections.ConfigDict:
   """The MLP VAE of the course's homework: 784-512-256-2, Bernoulli decoder, Adam 1e-3, batch 128, 50 epochs."""
   return ml_collections.ConfigDict(dict(
       dataset="mnist", data_dir="", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
-      posterior="diagonal", optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
+      posterior="diagonal", binarize=False, optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
       show_progress=True))

@@ -474,6 +474,18 @@ def to_unit_range(images) -> np.ndarray:
   return _images_nhwc(images) / np.float32(255)
 
 
+def binarize(images, seed: int = 0) -> np.ndarray:
+  """Stochastic binarization: each pixel is 1 with probability value / 255 (uint8 input).
+
+  One fixed draw per seed: the held-out set of "dynamically binarized MNIST"
+  evaluations (training draws a new binarization every step instead).
+
+  Returns:
+    float32 [N, 28, 28, 1] in {0, 1}.
+  """
+  return np.asarray(jax.random.bernoulli(jax.random.key(seed), to_unit_range(images)), np.float32)
+
+
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
   """Number of full batches in one epoch (the remainder is dropped).
 

@@ -10,6 +10,7 @@ import functools
 import json
 import math
 import os
+import time
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import jax
@@ -23,7 +24,8 @@ from gan_jax.train import MetricsLog, Phase, TrainState, make_train_step, train_
 
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
-                    "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress")
+                    "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
+                    "eval_every_epochs", "eval_samples")
 
 
 class Model(NamedTuple):
@@ -38,8 +40,9 @@ class Model(NamedTuple):
       (leading axis = the global batch, split across devices).
     epoch_figures: (epoch, host state) -> None, called every config.sample_every_epochs epochs.
     final_figures: (last epoch, host state) -> None, called at the end.
-    evaluate: optional (host state) -> {name: float}, per-epoch held-out metrics,
-      logged as {"step", "epoch", "test_<name>"...} records in metrics.jsonl.
+    evaluate: optional (epoch, host state) -> {name: float} or None, called at the end
+      of every epoch; a non-empty result is logged as a {"step", "epoch",
+      "time" (Unix seconds), "test_<name>"...} record in metrics.jsonl.
   """
   init_state: Callable[[], TrainState]
   phases: Sequence[Phase]
@@ -48,7 +51,7 @@ class Model(NamedTuple):
   make_batch: Callable[[np.ndarray, np.ndarray], Any]
   epoch_figures: Callable[[int, TrainState], None]
   final_figures: Callable[[int, TrainState], None]
-  evaluate: Optional[Callable[[TrainState], dict]] = None
+  evaluate: Optional[Callable[[int, TrainState], Optional[dict]]] = None
 
 
 class Context(NamedTuple):
@@ -75,6 +78,8 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
     saved = json.load(f)
   new = json.loads(config.to_json())
   for name in sorted(set(saved) | set(new)):
+    if name not in saved and not new[name]:
+      continue  # a field added after the run was made, left at its "off" value (False, 0, "")
     if name not in RESUMABLE_FIELDS and saved.get(name) != new.get(name):
       raise ConfigError(f"{workdir} holds a run with {name}={saved.get(name)!r}, not {new.get(name)!r}; "
                         f"rerun with the same settings to resume, or use a new --workdir")
@@ -140,8 +145,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
 
   def evaluate(step: int, epoch: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:
-      values = model.evaluate(host_state)
-      metrics_log.append({"step": step, "epoch": epoch, **{f"test_{k}": v for k, v in values.items()}})
+      values = model.evaluate(epoch, host_state)
+      if values:
+        metrics_log.append({"step": step, "epoch": epoch, "time": time.time(),
+                            **{f"test_{k}": v for k, v in values.items()}})
 
   def on_epoch_end(epoch: int, device_state: Any) -> None:
     host_state = dp.get_state(device_state)

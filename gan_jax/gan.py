@@ -267,14 +267,24 @@ def _build(ctx: experiment.Context) -> experiment.Model:
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
     np.savez_compressed(npz[:-4] + ".tmp.npz", images=to_uint8(x))
     os.replace(npz[:-4] + ".tmp.npz", npz)
-    plots.plot_gan_curves(ctx.metrics_log.read(), os.path.join(workdir, "curves.png"),
+    records = ctx.metrics_log.read()
+    plots.plot_gan_curves(records, os.path.join(workdir, "curves.png"),
                           smoothing=max(1, steps_per_epoch // (4 * config.log_every_steps)))
+    if any("test_fid" in r for r in records):
+      plots.plot_fid_during_training(records, os.path.join(workdir, "fid_curve.png"),
+                                     title=f"{config.dataset} {config.arch} ({config.loss}): FID of "
+                                           f"{config.eval_samples} samples against the test split")
 
   def final_figures(epoch: int, state: TrainState) -> None:
     write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
+
+  evaluate = None
+  if config.get("eval_every_epochs"):
+    from gan_jax import evaluation  # imported here: evaluation builds on this module
+    evaluate = evaluation.TrainingEvaluator(config, workdir, eval_generator, steps_per_epoch)
 
   return experiment.Model(
       init_state=lambda: init_state(config, generator, discriminator),
       phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config)),
       optimizers=optimizers_for(config), examples_per_step=config.batch_size * k, make_batch=make_batch,
-      epoch_figures=epoch_figures, final_figures=final_figures)
+      epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)

@@ -252,19 +252,33 @@ class Memorization(NamedTuple):
   test_median: float
 
 
-def memorization(samples: np.ndarray, train_images: np.ndarray, test_images: np.ndarray) -> Memorization:
+def unit_pixels(x: np.ndarray) -> np.ndarray:
+  """Images as float32 in [0, 1]: uint8 is divided by 255, floats are kept."""
+  x = np.asarray(x)
+  return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def nearest_training_distances(images: np.ndarray, train_images: np.ndarray) -> np.ndarray:
+  """float32 [N]: L2 pixel distance (pixels in [0, 1]) of each image to its nearest training image."""
+  return nearest_neighbors(unit_pixels(images), unit_pixels(train_images))[0][:, 0]
+
+
+def memorization(samples: np.ndarray, train_images: np.ndarray, test_images: np.ndarray = None,
+                 test_distances: np.ndarray = None) -> Memorization:
   """Are the samples copies of training images? Pixel-space L2 nearest neighbours.
 
   Args:
     samples, train_images, test_images: uint8 [N, 28, 28] (or any shape per image,
       same scale); uint8 is divided by 255.
+    test_distances: optional nearest_training_distances(test_images, train_images),
+      computed once and reused across evaluations (it is half the cost).
+  Raises:
+    ValueError: neither test_images nor test_distances given.
   """
-  def unit(x):
-    x = np.asarray(x)
-    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-  train = unit(train_images)
-  d_samples = nearest_neighbors(unit(samples), train)[0][:, 0]
-  d_test = nearest_neighbors(unit(test_images), train)[0][:, 0]
+  if test_distances is None and test_images is None:
+    raise ValueError("memorization needs test_images or test_distances")
+  d_samples = nearest_training_distances(samples, train_images)
+  d_test = test_distances if test_distances is not None else nearest_training_distances(test_images, train_images)
   test_median = float(np.median(d_test))
   return Memorization(float(np.median(d_samples)) / max(test_median, 1e-12),
                       float(np.mean(d_samples < np.quantile(d_test, 0.01))),

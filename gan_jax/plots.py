@@ -273,3 +273,51 @@ def plot_ring_samples(samples: dict, centres: np.ndarray, path: str) -> None:
       if j == 0:
         ax.set_ylabel(loss)
   save_figure(fig, path)
+
+
+def plot_score_by_epoch(records: Sequence[dict], key: str, path: str, baseline: Optional[float] = None,
+                        title: Optional[str] = None, runs: Optional[dict] = None) -> None:
+  """A score (e.g. FID) against epoch, with the real-vs-real baseline as a dashed line.
+
+  Args:
+    records: [{"epoch", key, ...}] of one run, or None when `runs` is given.
+    runs: optional {label: records} to draw several runs on one axis.
+  """
+  fig, ax = plt.subplots(figsize=(6, 3.5))
+  for label, recs in (runs or {None: records}).items():
+    ax.plot([r["epoch"] for r in recs], [r[key] for r in recs], marker="o", markersize=3, label=label)
+  if baseline is not None:
+    ax.axhline(baseline, color="k", linestyle="--", linewidth=1, label="training images vs test split")
+  ax.set_xlabel("epoch")
+  ax.set_ylabel(key)
+  ax.set_yscale("log")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  if title:
+    ax.set_title(title, fontsize=9)
+  save_figure(fig, path)
+
+
+def plot_fid_during_training(records: Sequence[dict], path: str, title: Optional[str] = None) -> None:
+  """FID against epoch (left) and against wall-clock minutes (right), from metrics.jsonl records.
+
+  Uses the records with "test_fid" (written by --eval_every_epochs); minutes are
+  counted from the first record with a "time" field, so pauses between the
+  sittings of a resumed run are included.
+  """
+  start = next((r["time"] for r in records if "time" in r), None)
+  evals = [r for r in records if "test_fid" in r]
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+  axes[0].plot([r["epoch"] for r in evals], [r["test_fid"] for r in evals], "o-", markersize=3)
+  axes[0].set_xlabel("epoch")
+  if start is not None:
+    timed = [r for r in evals if "time" in r]
+    axes[1].plot([(r["time"] - start) / 60 for r in timed], [r["test_fid"] for r in timed], "o-", markersize=3)
+  axes[1].set_xlabel("wall-clock minutes since the first log record")
+  for ax in axes:
+    ax.set_ylabel("FID (domain LeNet features)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  save_figure(fig, path)

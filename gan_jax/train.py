@@ -202,7 +202,8 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: 
     num_steps: the step to stop at.
     steps_per_epoch: for epoch numbering (epoch e covers steps [e*spe, (e+1)*spe)).
     images_per_step: real images one step consumes, for the images/s rate.
-    metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec").
+    metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec" and
+      "time", the Unix time in seconds).
     log_every_steps: metrics are fetched from the device every this many steps.
     on_epoch_end: called as (epoch number from 1, state) after an epoch's last step.
     on_step_end: called as (step number from 1, state) after every step (checkpoints).
@@ -222,7 +223,7 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: 
       window_start, window_steps = now, 0
       epoch = step // steps_per_epoch + 1
       if metrics_log is not None:
-        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate})
+        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time()})
       bar.set_postfix({"epoch": epoch, **{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
                        "img/s": f"{rate:.0f}"}, refresh=False)
     bar.update(1)

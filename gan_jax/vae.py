@@ -52,14 +52,20 @@ def negative_elbo(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, x: jax.
   return recon, kl
 
 
-def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder) -> Phase:
+def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder, binarize: bool = False) -> Phase:
   """One phase over encoder and decoder minimising -ELBO. Batch {"x": [B, 28, 28, 1] in [0, 1]}.
+
+  With `binarize`, each step trains on a fresh stochastic binarization of the batch
+  (pixel = 1 with probability x; "dynamically binarized MNIST"), drawn per example.
 
   Metrics: loss = -elbo, elbo, recon_loss, kl (nats per image, batch means).
   """
   def loss_fn(params, batch_stats, batch, key, collective: Collective = SINGLE_DEVICE):
     del batch_stats
     x = batch["x"]
+    if binarize:
+      x = jax.vmap(lambda k, xi: jax.random.bernoulli(k, xi).astype(xi.dtype))(
+          example_keys(jax.random.fold_in(key, 1), x.shape[0], collective), x)
     recon, kl = negative_elbo(encoder, decoder, params, x, example_keys(key, x.shape[0], collective))
     loss = jnp.mean(recon + kl)
     return loss, ({}, {"loss": loss, "elbo": -loss, "recon_loss": jnp.mean(recon), "kl": jnp.mean(kl)})
@@ -82,18 +88,20 @@ def _evaluate_batch(encoder, decoder, params, x, key):
 
 
 def evaluate(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.ndarray, seed: int = 0,
-             batch_size: int = 1000) -> dict:
+             batch_size: int = 1000, binarized: bool = False) -> dict:
   """Negative ELBO on held-out images, with its two terms, in nats per image (one z sample each).
 
   Args:
     images: uint8 [N, 28, 28].
+    binarized: score a fixed stochastic binarization of the images (data.binarize, seed 0).
   Returns:
     {"loss": -ELBO, "recon_loss", "kl"} as floats, means over the N images.
   """
   key = jax.random.key(seed)
+  x_all = data.binarize(images) if binarized else data.to_unit_range(images)
   recon = kl = 0.0
   for start in range(0, len(images), batch_size):
-    r, k = _evaluate_batch(encoder, decoder, params, data.to_unit_range(images[start:start + batch_size]),
+    r, k = _evaluate_batch(encoder, decoder, params, x_all[start:start + batch_size],
                            jax.random.fold_in(key, start))
     recon, kl = recon + float(r), kl + float(k)
   n = len(images)
@@ -147,8 +155,10 @@ def _build(ctx: experiment.Context) -> experiment.Model:
     write_figures(workdir, config, encoder, decoder, state.params, test_images, test_labels, epoch)
 
   return experiment.Model(
-      init_state=lambda: init_state(config, encoder, decoder), phases=[vae_phase(encoder, decoder)],
+      init_state=lambda: init_state(config, encoder, decoder),
+      phases=[vae_phase(encoder, decoder, config.get("binarize", False))],
       optimizers={"vae": (make_optimizer(config), ("encoder", "decoder"))}, examples_per_step=config.batch_size,
       make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
-      evaluate=lambda state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed))
+      evaluate=lambda epoch, state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed,
+                                           binarized=config.get("binarize", False)))
