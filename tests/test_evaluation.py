@@ -1,0 +1,95 @@
+"""Scoring trained models on real data: the scores' sanity on real images, training-time FID, the CLI, IWAE."""
+
+import json
+
+import numpy as np
+import pytest
+
+from gan_jax import configs, data, evaluation, gan, vae
+from gan_jax.train import MetricsLog
+from tests.conftest import DATA_DIR
+from tests.helpers import run_module, tiny_dcgan_config
+
+
+@pytest.fixture(scope="module")
+def reference():
+  return evaluation.load_reference("mnist", DATA_DIR or None)
+
+
+def test_real_images_score_like_the_test_split_and_a_collapsed_set_does_not(reference):
+  train = reference.train_images[:2000]
+  real = evaluation.score_samples(train, reference, memorization=False)
+  assert real["classes_covered"] == 10
+  assert real["classifier_score"] > 9.0
+  assert real["fid"] < 5.0  # 0.95 at 10,000 images; the estimate is biased upwards at 2,000
+  assert 0.45 < real["one_nn_accuracy"] < 0.65  # 0.53 at 10,000: MNIST train and test writers differ
+  assert real["precision"] > 0.7 and real["recall"] > 0.7
+
+  digit = reference.train_images[np.flatnonzero(data.load("mnist", "train", DATA_DIR or None)[1][:5000] == 7)[:2000]]
+  collapsed = evaluation.score_samples(digit, reference, memorization=False)
+  assert collapsed["classes_covered"] == 1
+  assert collapsed["classifier_score"] < 1.5
+  assert collapsed["fid"] > 10 * real["fid"]
+  assert collapsed["recall"] < real["recall"] / 2
+  assert collapsed["one_nn_accuracy"] > real["one_nn_accuracy"] + 0.2
+
+
+def test_score_samples_rejects_bad_samples(reference):
+  from gan_jax.errors import ConfigError
+  with pytest.raises(ConfigError):
+    evaluation.score_samples(np.zeros((100, 28, 28), np.float32), reference)
+
+
+def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path):
+  workdir = tmp_path / "gan"
+  config = tiny_dcgan_config(max_steps=2, eval_every_epochs=1, eval_samples=100)
+  gan.train(config, str(workdir))
+  records = [r for r in MetricsLog(str(workdir / "metrics.jsonl")).read() if "test_fid" in r]
+  assert len(records) == 1 and records[0]["step"] == 2 and records[0]["test_fid"] > 0
+  best = json.loads((workdir / "best.json").read_text())
+  assert best["step"] == 2 and best["fid"] == records[0]["test_fid"]
+  assert (workdir / "best" / "checkpoints" / "2").is_dir()
+  assert (workdir / "fid_curve.png").stat().st_size > 0
+
+  # The CLI scores the run, every checkpoint of it, and refuses bad input in one line.
+  result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
+                      "--all_checkpoints", *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
+  assert result.returncode == 0, result.stderr
+  by_step = json.loads((workdir / "eval_by_step.json").read_text())
+  assert [r["step"] for r in by_step["records"]] == [2]
+  assert by_step["baseline"]["fid"] < by_step["records"][0]["fid"]
+  assert (workdir / "fid_by_epoch.png").stat().st_size > 0
+  bad = run_module("experiments.evaluate", f"--workdir={workdir}", f"--samples={tmp_path / 'none.npz'}")
+  assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+  missing = run_module("experiments.evaluate", f"--samples={tmp_path / 'none.npz'}", "--dataset=mnist")
+  assert missing.returncode == 2 and "not found" in missing.stderr and not list(tmp_path.glob("*.json"))
+
+
+def test_samples_file_cli(tmp_path, reference):
+  path = tmp_path / "real.npz"
+  np.savez_compressed(path, images=reference.train_images[:500])
+  result = run_module("experiments.evaluate", f"--samples={path}", "--dataset=mnist", "--num_samples=500",
+                      *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
+  assert result.returncode == 0, result.stderr
+  out = json.loads((tmp_path / "real.eval.json").read_text())
+  assert out["scores"]["num_samples"] == 500 and out["scores"]["classes_covered"] == 10
+  assert out["scores"]["memorization_ratio"] < 1e-3           # these are training images
+  assert out["baseline"]["memorization_ratio"] < 1e-3
+  assert "fid" in result.stdout and "real vs real" in result.stdout
+
+
+def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
+  config = configs.vae()
+  config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4,
+                     encoder_features=(64, 32), decoder_features=(32, 64), binarize=True))
+  vae.train(config, str(tmp_path / "vae"))
+  run = evaluation.load_run(str(tmp_path / "vae"))
+  assert run.kind == "vae" and run.step == 30
+  test_images, _ = data.load("mnist", "test", DATA_DIR or None)
+  for binarized in (True, False):
+    result = evaluation.iwae_log_likelihood(run, test_images[:60], num_importance=64, binarized=binarized)
+    assert result["test_log_likelihood"] > result["test_elbo"]
+    assert result["test_log_likelihood"] < 0
+  samples = evaluation.generate_samples(run, 30, seed=1)
+  assert samples.dtype == np.uint8 and samples.shape == (30, 28, 28)
+  np.testing.assert_array_equal(samples, evaluation.generate_samples(run, 30, seed=1))
