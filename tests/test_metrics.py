@@ -93,6 +93,9 @@ def test_memorization_tells_copies_from_new_images():
   assert copies.ratio < 1e-3 and copies.fraction_closer == 1.0  # 0 up to float32 round-off
   fresh = metrics.memorization(images[500:], train, test)
   assert 0.9 < fresh.ratio < 1.1 and fresh.fraction_closer < 0.1
+  # Precomputed test distances (as gan_jax.evaluation caches them) give the same answer.
+  cached = metrics.memorization(images[500:], train, test_distances=metrics.nearest_training_distances(test, train))
+  assert cached == fresh
 
 
 def test_one_nn_accuracy():
