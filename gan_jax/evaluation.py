@@ -26,7 +26,7 @@ from gan_jax.models import build_discriminator, build_generator
 
 # Score names in the order of the printed table; "higher" tells which way is better.
 SCORES = (("fid", "lower"), ("classifier_score", "higher"), ("kid", "lower"), ("precision", "higher"),
-          ("recall", "higher"), ("classes_covered", "higher"), ("memorization_ratio", "higher"),
+          ("recall", "higher"), ("classes_covered", "higher"), ("memorization_ratio", "about 1"),
           ("one_nn_accuracy", "0.5"))
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 4's table: scores every GAN and VAE run of results/ (10,000 samples, seed 0) with experiments.evaluate,
 # the real-vs-real baselines, and FID against epoch for the runs with per-epoch checkpoints.
-# usage: bash results/run_issue4_eval.sh [NAME...]   (default: every run below that exists in runs/)
+# usage: bash results/run_issue4_eval.sh [NAME...|baselines]   (default: the baselines and every run below in runs/)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D="--data_dir=../shared/data"
@@ -24,6 +24,7 @@ np.savez_compressed('runs/baselines/$1_train.npz', images=x[idx])"
     && cp "runs/baselines/$1_train.eval.json" "results/baselines/$1.eval.json"
 }
 names=("$@")
+if [ "${names[0]:-}" == "baselines" ]; then baseline mnist; baseline fashion_mnist; exit; fi
 if [ ${#names[@]} -eq 0 ]; then
   baseline mnist; baseline fashion_mnist
   names=(dcgan_mnist gan_mlp_dropout gan_mlp_no_dropout gan_mlp_minimax lsgan_mlp_pearson lsgan_mlp_zero_one
@@ -32,7 +33,8 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 for name in "${names[@]}"; do
   case $name in
-    vae_binarized_*) ev "$name" --binarize ;;
+    vae_binarized_*) ev "$name" --binarize --iwae_images=2000 ;;
+    vae_*) ev "$name" --iwae_images=2000 ;;  # K = 1000 on the first 2,000 test images: ~3 min on 2 cores
     *) ev "$name" ;;
   esac
 done

@@ -12,7 +12,7 @@ import json
 import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-COLUMNS = ("FID", "classifier score", "KID x 1e3", "precision", "recall", "classes", "memorization", "1-NN acc.")
+COLUMNS = ("FID", "classifier score", "KID", "precision", "recall", "classes", "memorization", "1-NN acc.")
 
 
 def wall_times() -> dict:
@@ -27,7 +27,7 @@ def wall_times() -> dict:
 
 
 def cells(s: dict) -> list:
-  return [f"{s['fid']:.2f}", f"{s['classifier_score']:.2f}", f"{1e3 * s['kid']:.2f} ± {1e3 * s['kid_stderr']:.2f}",
+  return [f"{s['fid']:.2f}", f"{s['classifier_score']:.2f}", f"{s['kid']:.3g} ± {s['kid_stderr']:.2g}",
           f"{s['precision']:.3f}", f"{s['recall']:.3f}", str(s["classes_covered"]),
           f"{s['memorization_ratio']:.3f}" if "memorization_ratio" in s else "", f"{s['one_nn_accuracy']:.3f}"]
 
