@@ -174,11 +174,12 @@ def _complete(name: str, directory: pathlib.Path, strict: bool) -> bool:
   return complete
 
 
-def _write_atomic(path: pathlib.Path, blob: bytes) -> None:
-  """Writes `blob` to `path` through a temp file in the same folder and os.replace."""
+def write_atomic(path: pathlib.Path, blob: bytes) -> None:
+  """Writes `blob` to `path` (mode 0644) through a temp file in the same folder and os.replace."""
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
   try:
+    os.fchmod(fd, 0o644)  # mkstemp's 0600 would make installed or shared files unreadable to other users
     with os.fdopen(fd, "wb") as f:
       f.write(blob)
       f.flush()
@@ -313,7 +314,7 @@ def _install(name: str, directory: pathlib.Path, files: dict, origin: str) -> No
   for filename, blob in files.items():
     _verified_idx(name, filename, blob, f"{origin}:{filename}")
   for filename, blob in files.items():
-    _write_atomic(directory / filename, blob)
+    write_atomic(directory / filename, blob)
 
 
 def _env_path(value, env_var: str):

@@ -17,9 +17,7 @@ sha256 is the one to put in `SHA256`.
 
 import functools
 import hashlib
-import os
 import pathlib
-import tempfile
 from typing import Any, NamedTuple
 
 import flax
@@ -92,18 +90,7 @@ def save(params: Any, path) -> str:
   """
   path = pathlib.Path(path)
   blob = flax.serialization.to_bytes(jax.device_get(params))
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-  try:
-    os.fchmod(fd, 0o644)  # mkstemp's 0600 would make an installed asset unreadable to other users
-    with os.fdopen(fd, "wb") as f:
-      f.write(blob)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    pathlib.Path(tmp).unlink(missing_ok=True)
-    raise
+  data.write_atomic(path, blob)
   return hashlib.sha256(blob).hexdigest()
 
 

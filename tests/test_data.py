@@ -178,7 +178,7 @@ def test_failed_write_leaves_no_file(monkeypatch, tmp_path):
     raise OSError("disk full")
   monkeypatch.setattr(os, "replace", broken_replace)
   with pytest.raises(OSError):
-    data._write_atomic(tmp_path / "f.gz", b"data")
+    data.write_atomic(tmp_path / "f.gz", b"data")
   assert not os.listdir(tmp_path)
 
 
