@@ -79,6 +79,11 @@ def autoencoder_phase(config, encoder, decoder) -> Phase:
   return Phase("autoencoder", ("encoder", "decoder"), loss_fn)
 
 
+def optimizers_for(config: ml_collections.ConfigDict) -> dict:
+  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder."""
+  return {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}
+
+
 def init_state(config, encoder, decoder) -> TrainState:
   """A fresh autoencoder TrainState from config.seed."""
   e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
@@ -86,7 +91,7 @@ def init_state(config, encoder, decoder) -> TrainState:
   tied = [enc[f"layer_{i}"]["kernel"] for i in range(len(enc))] if config.tied_weights else None
   dec = decoder.init(d_key, jnp.zeros((2, config.code_dim)), tied_kernels=tied)["params"]
   return create_train_state({"encoder": enc, "decoder": dec}, {},
-                            {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}, run_key)
+                            optimizers_for(config), run_key)
 
 
 def make_evaluator(config, encoder, decoder, batch_size: int = 1000):
@@ -190,7 +195,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
 
   return experiment.Model(
       init_state=lambda: init_state(config, encoder, decoder), phases=[autoencoder_phase(config, encoder, decoder)],
-      optimizers={"autoencoder": (make_optimizer(config), ("encoder", "decoder"))},
+      optimizers=optimizers_for(config),
       examples_per_step=config.batch_size, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(state.params, test_images))

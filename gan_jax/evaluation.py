@@ -239,6 +239,18 @@ class TrainingEvaluator:
   comparable); memorization is skipped (it is slow, and evaluate.py reports it).
   The best state so far is saved in <workdir>/best/checkpoints/<step>, with
   <workdir>/best.json = {"step", "epoch", "fid"}; a resumed run continues from it.
+
+  Args (constructor):
+    config: the GAN's config (eval_every_epochs, eval_samples, dataset, data_dir, latent_dim, seed).
+    workdir: the run's directory.
+    generator: the G module (inference mode is used: BatchNorm running averages).
+    steps_per_epoch: train steps per epoch of the run.
+  Calling it returns None off the evaluation epochs, else the scores of
+  `score_samples` without memorization or class histogram (FID and KID in squared
+  LeNet-feature units, the rest unitless), computed against the test split.
+  Raises (when called):
+    DataError: the dataset's test or training files are missing or corrupt.
+    OSError: <workdir>/best or best.json cannot be written.
   """
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str, generator, steps_per_epoch: int):

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -275,13 +276,30 @@ def plot_ring_samples(samples: dict, centres: np.ndarray, path: str) -> None:
   save_figure(fig, path)
 
 
+def _log_y_axis(ax) -> None:
+  """A log y axis labelled with plain numbers (50, 100, 200, ...) rather than powers of ten; call after plotting."""
+  ax.set_yscale("log")
+  low, high = ax.get_ylim()
+  decades = np.log10(high / low)
+  subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 2.5 else (1.0,)
+  ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+  ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+  ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def plot_score_by_epoch(records: Sequence[dict], key: str, path: str, baseline: Optional[float] = None,
                         title: Optional[str] = None, runs: Optional[dict] = None) -> None:
   """A score (e.g. FID) against epoch, with the real-vs-real baseline as a dashed line.
 
   Args:
     records: [{"epoch", key, ...}] of one run, or None when `runs` is given.
+    key: the score drawn, on a log axis (e.g. "fid", squared feature units).
+    path: the PNG written (atomically, see save_figure).
+    baseline: the real-vs-real value of the same score, or None.
+    title: optional axis title.
     runs: optional {label: records} to draw several runs on one axis.
+  Raises:
+    KeyError: a record lacks "epoch" or `key`.
   """
   fig, ax = plt.subplots(figsize=(6, 3.5))
   for label, recs in (runs or {None: records}).items():
@@ -290,7 +308,7 @@ def plot_score_by_epoch(records: Sequence[dict], key: str, path: str, baseline: 
     ax.axhline(baseline, color="k", linestyle="--", linewidth=1, label="training images vs test split")
   ax.set_xlabel("epoch")
   ax.set_ylabel(key)
-  ax.set_yscale("log")
+  _log_y_axis(ax)
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   if title:
@@ -302,8 +320,14 @@ def plot_fid_during_training(records: Sequence[dict], path: str, title: Optional
   """FID against epoch (left) and against wall-clock minutes (right), from metrics.jsonl records.
 
   Uses the records with "test_fid" (written by --eval_every_epochs); minutes are
-  counted from the first record with a "time" field, so pauses between the
-  sittings of a resumed run are included.
+  counted from the first record with a "time" field (unix seconds), so pauses
+  between the sittings of a resumed run are included. With no "test_fid" record
+  the axes are drawn empty.
+
+  Args:
+    records: metrics.jsonl records ({"step", "epoch", "time", "test_fid", ...}).
+    path: the PNG written (atomically, see save_figure).
+    title: optional figure title.
   """
   start = next((r["time"] for r in records if "time" in r), None)
   evals = [r for r in records if "test_fid" in r]
@@ -314,10 +338,11 @@ def plot_fid_during_training(records: Sequence[dict], path: str, title: Optional
     timed = [r for r in evals if "time" in r]
     axes[1].plot([(r["time"] - start) / 60 for r in timed], [r["test_fid"] for r in timed], "o-", markersize=3)
   axes[1].set_xlabel("wall-clock minutes since the first log record")
+  axes[0].set_ylabel("FID (domain LeNet features)")
   for ax in axes:
-    ax.set_ylabel("FID (domain LeNet features)")
-    ax.set_yscale("log")
+    _log_y_axis(ax)
     ax.grid(alpha=0.3)
   if title:
     fig.suptitle(title, fontsize=9)
+  fig.tight_layout()
   save_figure(fig, path)

@@ -72,12 +72,17 @@ def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder, binarize: bool = False) 
   return Phase("vae", ("encoder", "decoder"), loss_fn)
 
 
+def optimizers_for(config: ml_collections.ConfigDict) -> dict:
+  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder."""
+  return {"vae": (make_optimizer(config), ("encoder", "decoder"))}
+
+
 def init_state(config: ml_collections.ConfigDict, encoder: VAEEncoder, decoder: VAEDecoder) -> TrainState:
   """A fresh VAE TrainState from config.seed."""
   e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
   params = {"encoder": encoder.init(e_key, jnp.zeros((2,) + data.IMAGE_SHAPE))["params"],
             "decoder": decoder.init(d_key, jnp.zeros((2, config.latent_dim)))["params"]}
-  return create_train_state(params, {}, {"vae": (make_optimizer(config), ("encoder", "decoder"))}, run_key)
+  return create_train_state(params, {}, optimizers_for(config), run_key)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -157,7 +162,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
   return experiment.Model(
       init_state=lambda: init_state(config, encoder, decoder),
       phases=[vae_phase(encoder, decoder, config.get("binarize", False))],
-      optimizers={"vae": (make_optimizer(config), ("encoder", "decoder"))}, examples_per_step=config.batch_size,
+      optimizers=optimizers_for(config), examples_per_step=config.batch_size,
       make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed,
