@@ -2,7 +2,8 @@
 
   python results/table.py
 
-Wall times come from results/wall_times.log, the "NAME wall SECONDS s" lines the
+Rows: the baselines, then MNIST runs, then Fashion-MNIST runs; epochs are the
+run's config.json num_epochs. Wall times come from results/wall_times.log, the "NAME wall SECONDS s" lines the
 run batches (results/lib.sh) print; a run trained in several sittings has several.
 """
 
@@ -34,22 +35,23 @@ def cells(s: dict) -> list:
 
 def main() -> None:
   walls = wall_times()
-  print("| run | dataset | " + " | ".join(COLUMNS) + " | train wall time | ELBO / IWAE log p(x) (nats) |")
-  print("|---" * (len(COLUMNS) + 4) + "|")
-  for path in sorted(glob.glob(os.path.join(HERE, "baselines", "*.eval.json"))):
+  print("| run | dataset | epochs | " + " | ".join(COLUMNS) + " | train wall time | ELBO / IWAE log p(x) (nats) |")
+  print("|---" * (len(COLUMNS) + 5) + "|")
+  for path in sorted(glob.glob(os.path.join(HERE, "baselines", "*.eval.json")), key=lambda p: "fashion" in p):
     result = json.load(open(path))
-    print(f"| real vs real (10,000 training images) | {result['dataset']} | " + " | ".join(cells(result["scores"]))
+    print(f"| real vs real (10,000 training images) | {result['dataset']} | | " + " | ".join(cells(result["scores"]))
           + " | | |")
-  for path in sorted(glob.glob(os.path.join(HERE, "*", "eval.json"))):
-    name = os.path.basename(os.path.dirname(path))
-    result = json.load(open(path))
+  runs = [(json.load(open(path)), os.path.dirname(path)) for path in glob.glob(os.path.join(HERE, "*", "eval.json"))]
+  for result, run_dir in sorted(runs, key=lambda r: (r[0]["dataset"] != "mnist", os.path.basename(r[1]))):
+    name = os.path.basename(run_dir)
+    epochs = json.load(open(os.path.join(run_dir, "config.json")))["num_epochs"]
     s = result["scores"]
     wall = f"{walls[name] / 60:.1f} min" if name in walls else ""
     likelihood = ""
     if "test_log_likelihood" in s:
       likelihood = (f"{s['test_elbo']:.1f} / {s['test_log_likelihood']:.1f}"
                     + (" (binarized)" if s.get("binarized") else ""))
-    print(f"| `{name}` | {result['dataset']} | " + " | ".join(cells(s)) + f" | {wall} | {likelihood} |")
+    print(f"| `{name}` | {result['dataset']} | {epochs} | " + " | ".join(cells(s)) + f" | {wall} | {likelihood} |")
 
 
 if __name__ == "__main__":
