@@ -80,7 +80,11 @@ def autoencoder_phase(config, encoder, decoder) -> Phase:
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:
-  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder."""
+  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder.
+
+  Raises:
+    ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer).
+  """
   return {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}
 
 

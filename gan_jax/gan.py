@@ -124,7 +124,11 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:
-  """{name: (optax transformation, groups)}: one optimizer of config.optimizer per player."""
+  """{name: (optax transformation, groups)}: one optimizer of config.optimizer per player.
+
+  Raises:
+    ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer).
+  """
   tx = make_optimizer(config)
   return {"discriminator": (tx, ("discriminator",)), "generator": (tx, ("generator",))}
 

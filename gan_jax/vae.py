@@ -73,7 +73,11 @@ def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder, binarize: bool = False) 
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:
-  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder."""
+  """{name: (optax transformation, groups)}: one optimizer of config.optimizer for encoder and decoder.
+
+  Raises:
+    ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer).
+  """
   return {"vae": (make_optimizer(config), ("encoder", "decoder"))}
 
 

@@ -3,8 +3,9 @@
   python results/table.py
 
 Rows: the baselines, then MNIST runs, then Fashion-MNIST runs; epochs are the
-run's config.json num_epochs. Wall times come from results/wall_times.log, the "NAME wall SECONDS s" lines the
-run batches (results/lib.sh) print; a run trained in several sittings has several.
+run's config.json num_epochs. Wall times come from results/wall_times.log, the
+"NAME wall SECONDS s" lines the run batches (results/lib.sh) print; a run
+trained in several sittings has several.
 """
 
 import collections
