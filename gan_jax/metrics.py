@@ -39,14 +39,21 @@ def _squared_distances(queries: jax.Array, references: jax.Array) -> jax.Array:
 
 
 def nearest_neighbors(queries: np.ndarray, references: np.ndarray, k: int = 1,
-                      chunk_size: int = 10000) -> tuple[np.ndarray, np.ndarray]:
+                      chunk_size: int = 10000, margin: int = 16) -> tuple[np.ndarray, np.ndarray]:
   """The k nearest references of each query in L2 pixel distance.
+
+  Candidates are found fast, as |q|^2 + |r|^2 - 2 q.r in float32 on the device;
+  that form loses precision exactly where it matters (a near-copy's distance is a
+  small difference of large numbers), so the k + `margin` best candidates of each
+  query are then measured again exactly, as ||q - r|| in float64, and ranked by
+  that.
 
   Args:
     queries: [Q, ...] images (any float or uint8 values; flattened per image).
     references: [R, ...] images of the same shape and scale as the queries.
     k: neighbours per query, 1..R.
     chunk_size: references compared per device call (bounds memory to Q x chunk_size).
+    margin: extra candidates per query re-measured exactly, against rounding in the fast pass.
   Returns:
     (distances float32 [Q, k], Euclidean, in the images' units, ascending;
      indices int64 [Q, k] into references).
@@ -59,17 +66,25 @@ def nearest_neighbors(queries: np.ndarray, references: np.ndarray, k: int = 1,
     raise ValueError(f"queries have {q.shape[1]} values per image, references {r.shape[1]}")
   if not 1 <= k <= len(r):
     raise ValueError(f"k must be in 1..{len(r)}, got {k}")
+  m = min(len(r), k + margin)
   best_d = np.full((len(q), 0), np.inf, np.float32)
   best_i = np.zeros((len(q), 0), np.int64)
   for start in range(0, len(r), chunk_size):
     d = np.asarray(_squared_distances(q, r[start:start + chunk_size]))
-    kk = min(k, d.shape[1])
-    part = np.argpartition(d, kk - 1, axis=1)[:, :kk]
+    mm = min(m, d.shape[1])
+    part = np.argpartition(d, mm - 1, axis=1)[:, :mm]
     best_d = np.concatenate([best_d, np.take_along_axis(d, part, axis=1)], axis=1)
     best_i = np.concatenate([best_i, part + start], axis=1)
-    order = np.argsort(best_d, axis=1)[:, :k]
-    best_d, best_i = np.take_along_axis(best_d, order, axis=1), np.take_along_axis(best_i, order, axis=1)
-  return np.sqrt(best_d), best_i
+    keep = np.argpartition(best_d, m - 1, axis=1)[:, :m] if best_d.shape[1] > m else slice(None)
+    if best_d.shape[1] > m:
+      best_d, best_i = np.take_along_axis(best_d, keep, axis=1), np.take_along_axis(best_i, keep, axis=1)
+  exact = np.empty(best_i.shape, np.float64)
+  block = max(1, 2 ** 24 // (m * q.shape[1]))  # queries per block: about 128 MiB of float64 differences
+  for s in range(0, len(q), block):
+    diff = q[s:s + block, None, :].astype(np.float64) - r[best_i[s:s + block]].astype(np.float64)
+    exact[s:s + block] = np.sqrt(np.einsum("qmd,qmd->qm", diff, diff))
+  order = np.lexsort((best_i, exact), axis=1)[:, :k]  # ties: the lower index first
+  return np.take_along_axis(exact, order, axis=1).astype(np.float32), np.take_along_axis(best_i, order, axis=1)
 
 
 def _as_matrix(x: np.ndarray, name: str) -> np.ndarray:
