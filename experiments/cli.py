@@ -12,7 +12,7 @@ from absl import app, flags, logging
 import ml_collections
 from ml_collections import config_flags
 
-from gan_jax.errors import GanJaxError
+from gan_jax.errors import ConfigError, GanJaxError
 
 SHORT_FLAGS = {
     "dataset": (flags.DEFINE_string, "dataset: mnist or fashion_mnist"),
@@ -51,18 +51,41 @@ SHORT_FLAGS = {
 }
 
 
-def define_flags(default_config: ml_collections.ConfigDict) -> None:
-  """Defines --workdir, --config.* and the short flags of the fields present in `default_config`."""
+_RECIPES: dict = {}
+
+
+def define_flags(default_config: ml_collections.ConfigDict,
+                 recipes: dict[str, Callable[[], ml_collections.ConfigDict]] | None = None) -> None:
+  """Defines --workdir, --config.* and the short flags of the fields present in `default_config`.
+
+  Args:
+    default_config: the experiment's config when no --recipe is given.
+    recipes: optional {name: () -> ConfigDict}; defines --recipe=NAME, whose config
+      replaces the default before the --config.* and short flags are applied.
+  """
   flags.DEFINE_string("workdir", None, "directory for checkpoints, logs and figures", required=True)
   config_flags.DEFINE_config_dict("config", default_config, "experiment config (--config.name=value)")
   for name, (define, help_text) in SHORT_FLAGS.items():
     if name in default_config:
       define(name, None, f"{help_text} (default {default_config[name]!r}; same as --config.{name})")
+  if recipes:
+    _RECIPES.update(recipes)
+    flags.DEFINE_string("recipe", None, f"named config: {' or '.join(recipes)} (default {default_config.recipe!r}); "
+                        f"--config.* and the short flags apply on top of it")
 
 
 def config_from_flags() -> ml_collections.ConfigDict:
-  """The --config dict with the short flags that were given applied on top."""
+  """The --config dict (or the --recipe's) with the --config.* overrides and the short flags given applied on top.
+
+  Raises:
+    ConfigError: unknown --recipe.
+  """
   config = flags.FLAGS.config
+  if _RECIPES and flags.FLAGS.recipe is not None:
+    if flags.FLAGS.recipe not in _RECIPES:
+      raise ConfigError(f"unknown --recipe={flags.FLAGS.recipe!r}; choose one of {', '.join(_RECIPES)}")
+    config = _RECIPES[flags.FLAGS.recipe]()
+    config.update_from_flattened_dict(flags.FLAGS["config"].override_values)
   for name in config:
     if name in flags.FLAGS and flags.FLAGS[name].value is not None:
       config[name] = flags.FLAGS[name].value

@@ -10,6 +10,7 @@ from ml_collections import config_dict
 def _gan(**fields) -> ml_collections.ConfigDict:
   """Fields shared by every GAN experiment; `fields` override them."""
   config = dict(
+      recipe="",                # the named recipe the config came from (experiments.dcgan --recipe), or ""
       arch="dcgan",             # dcgan or mlp
       dataset="mnist",
       data_dir="",
@@ -17,7 +18,9 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       generator_features=(),    # () : the arch's defaults (dcgan 256,128,64; mlp 256,512,1024)
       discriminator_features=(),  # () : the arch's defaults (dcgan 64,128; mlp 1024,512,256)
       d_dropout=0.3,
+      d_batch_norm=False,       # dcgan: BatchNorm in D after every conv but the first (Radford et al. 2016); needs d_dropout=0
       leaky_relu_slope=config_dict.placeholder(float),  # None: the arch's default (dcgan 0.3, mlp 0.2)
+      kernel_size=0,            # dcgan: side of every (transposed) convolution kernel; 0: the default, 5
       conv_transpose="subpixel",
       loss="non_saturating",    # minimax, non_saturating or least_squares
       ls_coding="",             # least_squares presets: zero_one or pearson (override ls_a, ls_b, ls_c)
@@ -27,6 +30,8 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       k_d_steps=1,
       optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum
       learning_rate=2e-4,
+      d_learning_rate=0.0,      # > 0: D's own learning rate (TTUR, Heusel et al. 2017); adam and sgd_momentum only
+      label_smoothing=0.0,      # one-sided: D's target on real images is 1 - label_smoothing (Salimans et al. 2016)
       b1=0.5,
       b2=0.999,
       momentum=0.9,
@@ -42,6 +47,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       keep_checkpoints=3,
       show_progress=True,
       eval_every_epochs=0,      # 0: never; else score eval_samples samples (FID etc.) every this many epochs
+      eval_every_steps=0,       # 0: never; else also score every this many steps (finer than epochs)
       eval_samples=2000,
   )
   config = ml_collections.ConfigDict(config)
@@ -49,9 +55,38 @@ def _gan(**fields) -> ml_collections.ConfigDict:
   return config
 
 
-def dcgan() -> ml_collections.ConfigDict:
-  """The TensorFlow DCGAN tutorial: MNIST, batch 256, 50 epochs, Adam 1e-4, non-saturating loss."""
-  return _gan()
+def dcgan_tf_tutorial() -> ml_collections.ConfigDict:
+  """The TensorFlow DCGAN tutorial: MNIST, batch 256, 50 epochs, Adam 1e-4, non-saturating loss.
+
+  G 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1 and D 64 -> 128 channels, 5x5 kernels,
+  LeakyReLU 0.3, D dropout 0.3 (gan_jax/models/dcgan.py). Kept exactly as the
+  runs of results/dcgan_mnist were made, so they stay bitwise reproducible.
+  """
+  return _gan(recipe="tf_tutorial")
+
+
+def dcgan_fast() -> ml_collections.ConfigDict:
+  """The DCGAN recipe chosen by the search of results/dcgan_recipes (issue 9): good digits in 2 epochs on a CPU.
+
+  G 7x7x128 -> 14x14x64 -> 28x28x1 (no 7x7 stride-1 layer), D 64 -> 128
+  channels, 4x4 kernels, LeakyReLU 0.2, batch 64, Adam 2e-4 with beta1 = 0.5
+  (Radford et al. 2016, Section 4), and FID scored on 2,000 samples every epoch.
+  """
+  return _gan(recipe="fast", generator_features=(128, 64), discriminator_features=(64, 128), kernel_size=4,
+              leaky_relu_slope=0.2, batch_size=64, optimizer="dcgan_paper", num_epochs=2, eval_every_epochs=1,
+              checkpoint_every_steps=1000)
+
+
+DCGAN_RECIPES = {"fast": dcgan_fast, "tf_tutorial": dcgan_tf_tutorial}
+
+
+def dcgan(recipe: str = "fast") -> ml_collections.ConfigDict:
+  """The DCGAN config of a named recipe (DCGAN_RECIPES); "fast" is the default of experiments.dcgan.
+
+  Raises:
+    KeyError: unknown recipe.
+  """
+  return DCGAN_RECIPES[recipe]()
 
 
 def gan_mlp() -> ml_collections.ConfigDict:

@@ -232,20 +232,21 @@ def generate_samples(run: Run, num_samples: int, seed: int = 0, batch_size: int 
 
 
 class TrainingEvaluator:
-  """Scores a GAN every config.eval_every_epochs epochs during training and keeps the best checkpoint by FID.
+  """Scores a GAN during training and keeps the best checkpoint by FID.
 
-  Used as experiment.Model.evaluate: (epoch, host state) -> scores or None. The
+  Used as experiment.Model.evaluate: (epoch, host state) -> scores; the run calls
+  it every config.eval_every_epochs epochs or config.eval_every_steps steps. The
   samples are config.eval_samples images from one fixed seed (so epochs are
   comparable); memorization is skipped (it is slow, and evaluate.py reports it).
   The best state so far is saved in <workdir>/best/checkpoints/<step>, with
   <workdir>/best.json = {"step", "epoch", "fid"}; a resumed run continues from it.
 
   Args (constructor):
-    config: the GAN's config (eval_every_epochs, eval_samples, dataset, data_dir, latent_dim, seed).
+    config: the GAN's config (eval_samples, dataset, data_dir, latent_dim, seed).
     workdir: the run's directory.
     generator: the G module (inference mode is used: BatchNorm running averages).
     steps_per_epoch: train steps per epoch of the run.
-  Calling it returns None off the evaluation epochs, else the scores of
+  Calling it returns the scores of
   `score_samples` without memorization or class histogram (FID and KID in squared
   LeNet-feature units, the rest unitless), computed against the test split.
   Raises (when called):
@@ -259,10 +260,7 @@ class TrainingEvaluator:
     self._reference = None
     self.best_path = os.path.join(workdir, "best.json")
 
-  def __call__(self, epoch: int, state: Any) -> dict | None:
-    every = self.config.eval_every_epochs
-    if not every or epoch % every:
-      return None
+  def __call__(self, epoch: float, state: Any) -> dict:
     if self._reference is None:
       self._reference = load_reference(self.config.dataset, self.config.data_dir or None)
     samples = gan_samples(self.generator, state.params["generator"], state.batch_stats["generator"],

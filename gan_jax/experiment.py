@@ -20,12 +20,12 @@ import numpy as np
 from gan_jax import checkpoint as ckpt
 from gan_jax import data, parallel
 from gan_jax.errors import ConfigError
-from gan_jax.train import MetricsLog, Phase, TrainState, make_train_step, train_loop
+from gan_jax.train import MetricsLog, Phase, TrainClock, TrainState, make_train_step, train_loop
 
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
                     "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
-                    "eval_every_epochs", "eval_samples")
+                    "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe")
 
 
 class Model(NamedTuple):
@@ -40,9 +40,11 @@ class Model(NamedTuple):
       (leading axis = the global batch, split across devices).
     epoch_figures: (epoch, host state) -> None, called every config.sample_every_epochs epochs.
     final_figures: (last epoch, host state) -> None, called at the end.
-    evaluate: optional (epoch, host state) -> {name: float} or None, called at the end
-      of every epoch; a non-empty result is logged as a {"step", "epoch",
-      "time" (Unix seconds), "test_<name>"...} record in metrics.jsonl.
+    evaluate: optional (epoch, host state) -> {name: float} or None, called when
+      an evaluation is due (config.eval_every_epochs, config.eval_every_steps; the
+      epoch may be fractional) with the training clock paused; a non-empty result
+      is logged as a {"step", "epoch", "time" (Unix seconds), "train_seconds",
+      "test_<name>"...} record in metrics.jsonl.
   """
   init_state: Callable[[], TrainState]
   phases: Sequence[Phase]
@@ -131,6 +133,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   if is_writer:
     write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     metrics_log.truncate(start_step)
+  clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
   train_step = dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective))
   data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
@@ -143,28 +146,37 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
     return model.make_batch(images[idx], labels[idx])
 
-  def evaluate(step: int, epoch: int, host_state: TrainState) -> None:
+  def evaluate(step: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:
+      epoch = step // steps_per_epoch if step % steps_per_epoch == 0 else round(step / steps_per_epoch, 4)
       values = model.evaluate(epoch, host_state)
       if values:
-        metrics_log.append({"step": step, "epoch": epoch, "time": time.time(),
+        metrics_log.append({"step": step, "epoch": epoch, "time": time.time(), "train_seconds": clock.seconds,
                             **{f"test_{k}": v for k, v in values.items()}})
 
+  def evaluation_due(step: int) -> bool:
+    every_steps, every_epochs = config.get("eval_every_steps", 0), config.get("eval_every_epochs", 0)
+    at_epoch_end = step % steps_per_epoch == 0
+    return bool((every_steps and step % every_steps == 0)
+                or (every_epochs and at_epoch_end and (step // steps_per_epoch) % every_epochs == 0))
+
   def on_epoch_end(epoch: int, device_state: Any) -> None:
-    host_state = dp.get_state(device_state)
-    evaluate(epoch * steps_per_epoch, epoch, host_state)
     if is_writer and epoch % config.sample_every_epochs == 0:
-      model.epoch_figures(epoch, host_state)
+      model.epoch_figures(epoch, dp.get_state(device_state))
 
   def on_step_end(step: int, device_state: Any) -> None:
     checkpointer.save_if_due(step, lambda: dp.get_state(device_state))
+    if model.evaluate is not None and evaluation_due(step):
+      jax.block_until_ready(device_state)
+      with clock.paused():
+        evaluate(step, dp.get_state(device_state))
 
   device_state = train_loop(
       state=dp.put_state(state), start_step=start_step, train_step=train_step, put_batch=dp.put_batch,
       get_metrics=dp.get_metrics, get_batch=get_batch, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
       images_per_step=model.examples_per_step, metrics_log=metrics_log if is_writer else None,
       log_every_steps=config.log_every_steps, on_epoch_end=on_epoch_end, on_step_end=on_step_end,
-      show_progress=config.show_progress and is_writer)
+      show_progress=config.show_progress and is_writer, clock=clock)
   host_state = dp.get_state(device_state)
   checkpointer.save(num_steps, host_state)
   checkpointer.wait()
@@ -172,8 +184,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   final_epoch = math.ceil(num_steps / steps_per_epoch)
   partial_epoch = num_steps % steps_per_epoch != 0
   if start_step < num_steps and is_writer:
-    if partial_epoch:
-      evaluate(num_steps, final_epoch, host_state)
+    if not evaluation_due(num_steps):  # the final state is always scored
+      evaluate(num_steps, host_state)
     if partial_epoch or final_epoch % config.sample_every_epochs:
       model.epoch_figures(final_epoch, host_state)
     model.final_figures(final_epoch, host_state)

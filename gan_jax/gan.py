@@ -21,7 +21,7 @@ from gan_jax import data, experiment, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import MetricsLog, Phase, TrainState, create_train_state, example_keys, make_optimizer
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -29,17 +29,24 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: 
   return jax.vmap(lambda k: jax.random.normal(k, (latent_dim,)))(example_keys(key, batch_size, collective))
 
 
-def discriminate(discriminator: nn.Module, params: Any, x: jax.Array, key: jax.Array,
-                 collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
-  """D's logits [B] on x [B, ...] in train mode, each example with its own dropout key.
+def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax.Array, key: jax.Array,
+                 collective: Collective = parallel.SINGLE_DEVICE) -> tuple[jax.Array, Any]:
+  """D's logits [B] on x [B, ...] in train mode, and D's updated BatchNorm statistics.
 
-  Per-example keys make the dropout masks independent of the device count
-  (see `gan_jax.train.example_keys`). D has no BatchNorm, so applying it
-  example by example under `vmap` is the same function as applying it to the batch.
+  Without BatchNorm (batch_stats == {}), D is applied example by example under
+  `vmap`, each example with its own dropout key: the masks are then independent
+  of the device count (see `gan_jax.train.example_keys`), and this is the same
+  function as applying D to the batch. With BatchNorm, D is applied to the whole
+  batch (its statistics couple the examples) with the key's one dropout stream.
   """
+  if batch_stats:
+    logits, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
+                                          rngs={"dropout": key}, mutable=["batch_stats"])
+    return logits, updates["batch_stats"]
+
   def one(x_i, key_i):
     return discriminator.apply({"params": params}, x_i[None], train=True, rngs={"dropout": key_i})[0]
-  return jax.vmap(one)(x, example_keys(key, x.shape[0], collective))
+  return jax.vmap(one)(x, example_keys(key, x.shape[0], collective)), {}
 
 
 def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array) -> tuple[jax.Array, Any]:
@@ -76,18 +83,25 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       # G's running statistics are updated in the G phase only: once per step.
       x_fake, _ = _generate_train(generator, params["generator"], batch_stats["generator"], z)
       x_fake = jax.lax.stop_gradient(x_fake)
-      real_logits = discriminate(discriminator, params["discriminator"], x_real, real_key, collective)
-      fake_logits = discriminate(discriminator, params["discriminator"], x_fake, fake_key, collective)
+      # Real and generated images are two batches (two sets of BatchNorm statistics in D,
+      # as in Radford et al.'s code); D's running averages follow the real batches.
+      d_stats = batch_stats["discriminator"]
+      real_logits, new_d_stats = discriminate(discriminator, params["discriminator"], d_stats, x_real, real_key,
+                                              collective)
+      fake_logits, _ = discriminate(discriminator, params["discriminator"], d_stats, x_fake, fake_key, collective)
       d_loss = loss.discriminator(real_logits, fake_logits)
-      return d_loss, ({}, {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
-                           "d_fake": jnp.mean(loss.d_output(fake_logits))})
+      updates = {"discriminator": new_d_stats} if new_d_stats else {}
+      return d_loss, (updates, {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
+                                "d_fake": jnp.mean(loss.d_output(fake_logits))})
     return loss_fn
 
   def g_loss_fn(params, batch_stats, batch, key, collective):
     z_key, d_key = jax.random.split(key)
     z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
     x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z)
-    g_loss = loss.generator(discriminate(discriminator, params["discriminator"], x_fake, d_key, collective))
+    fake_logits, _ = discriminate(discriminator, params["discriminator"], batch_stats["discriminator"], x_fake,
+                                  d_key, collective)
+    g_loss = loss.generator(fake_logits)
     return g_loss, ({"generator": new_stats}, {"g_loss": g_loss})
 
   d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i)) for i in range(k_d_steps)]
@@ -106,7 +120,7 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
       raise ConfigError(f"unknown --ls_coding={config.ls_coding!r}; choose one of {', '.join(losses.LS_CODINGS)}")
     a, b, c = losses.LS_CODINGS[config.ls_coding]
   try:
-    return losses.make_gan_loss(config.loss, a, b, c)
+    return losses.make_gan_loss(config.loss, a, b, c, label_smoothing=config.get("label_smoothing", 0.0))
   except ValueError as e:
     raise ConfigError(str(e)) from e
 
@@ -119,18 +133,29 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
   return create_train_state(
       params={"generator": g_vars["params"], "discriminator": d_vars["params"]},
-      batch_stats={"generator": g_vars.get("batch_stats", {}), "discriminator": {}},
+      batch_stats={"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})},
       optimizers=optimizers_for(config), key=run_key)
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:
   """{name: (optax transformation, groups)}: one optimizer of config.optimizer per player.
 
+  With config.d_learning_rate > 0, D's optimizer uses that learning rate and G's
+  config.learning_rate: the two time-scale update rule (TTUR, Heusel et al. 2017).
+
   Raises:
-    ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer).
+    ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer), or a
+      d_learning_rate with an optimizer of fixed learning rate (tutorial, dcgan_paper).
   """
   tx = make_optimizer(config)
-  return {"discriminator": (tx, ("discriminator",)), "generator": (tx, ("generator",))}
+  d_tx = tx
+  if config.get("d_learning_rate"):
+    if config.optimizer not in ("adam", "sgd_momentum"):
+      raise ConfigError(f"--config.d_learning_rate needs --optimizer=adam or sgd_momentum, not {config.optimizer!r}")
+    d_config = ml_collections.ConfigDict(config.to_dict())
+    d_config.learning_rate = config.d_learning_rate
+    d_tx = make_optimizer(d_config)
+  return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, ("generator",))}
 
 
 def fixed_latents(config: ml_collections.ConfigDict, num: int = 64) -> jax.Array:
@@ -209,7 +234,9 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   x_fake = generate(generator, g_params, g_stats, z)
   x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
       x_key, len(train_images), (num_images,), replace=False))])
-  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply({"params": state.params["discriminator"]}, x,
+  d_variables = {"params": state.params["discriminator"], **({"batch_stats": state.batch_stats["discriminator"]}
+                                                              if state.batch_stats["discriminator"] else {})}
+  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
                                                                    train=False)))
   is_prob = config.loss != "least_squares"
   plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
@@ -242,18 +269,50 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   the images also as samples_epoch_XXX.npz), curves.png, and at the end the
   figures of `write_course_figures`.
 
+  Ends by printing where the figures are, the training time and, with in-training
+  evaluation, the last FID (see `summary`).
+
   Returns:
     see `gan_jax.experiment.run`.
   Raises:
     GanJaxError subclasses for bad input (see gan_jax.errors).
   """
-  return experiment.run(config, workdir, _build)
+  result = experiment.run(config, workdir, _build)
+  if jax.process_index() == 0:
+    print(summary(workdir, result["steps"], result["epochs"], MetricsLog(
+        os.path.join(workdir, "metrics.jsonl")).read(), config.eval_samples))
+  return result
+
+
+def summary(workdir: str, steps: int, epochs: float, records: list[dict], eval_samples: int) -> str:
+  """The lines a GAN run prints at its end: its figures, its training time, its last in-training FID.
+
+  Args:
+    workdir: the run's directory.
+    steps, epochs: train steps and epochs done.
+    records: the run's metrics.jsonl records.
+    eval_samples: samples of each in-training evaluation.
+  Returns:
+    a multi-line str.
+  """
+  last = next((r for r in reversed(records) if "train_seconds" in r and "d_loss" in r), None)
+  minutes = f" in {last['train_seconds'] / 60:.1f} min of training" if last else ""
+  lines = [f"gan_jax: {steps} steps ({epochs:g} epochs){minutes}; figures in {workdir}/: samples_epoch_*.png, "
+           f"samples_progress.png, curves.png, interpolation.png, nearest_neighbors.png, d_histogram.png"]
+  scored = [r for r in records if "test_fid" in r]
+  if scored:
+    r = scored[-1]
+    lines.append(f"gan_jax: FID {r['test_fid']:.1f} at epoch {r['epoch']:g} ({eval_samples} samples against the "
+                 f"test split, LeNet features; {r['test_classes_covered']}/10 classes covered); FID by time in "
+                 f"fid_curve.png")
+  lines.append(f"gan_jax: scores of 10,000 samples: python -m experiments.evaluate --workdir={workdir}")
+  return "\n".join(lines)
 
 
 def _build(ctx: experiment.Context) -> experiment.Model:
   config, workdir = ctx.config, ctx.workdir
   generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
-  discriminator = build_discriminator(config)
+  discriminator = build_discriminator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
   eval_generator = build_generator(config)
   k = config.k_d_steps
   z_fixed = fixed_latents(config)
@@ -283,7 +342,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
     write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
 
   evaluate = None
-  if config.get("eval_every_epochs"):
+  if config.get("eval_every_epochs") or config.get("eval_every_steps"):
     from gan_jax import evaluation  # imported here: evaluation builds on this module
     evaluate = evaluation.TrainingEvaluator(config, workdir, eval_generator, steps_per_epoch)
 

@@ -12,20 +12,29 @@ import jax
 import jax.numpy as jnp
 
 
-def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array, real_label: float = 1.0) -> jax.Array:
   """The discriminator's side of the minimax game (Goodfellow et al. 2014, eq. 1).
 
   D maximises V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]; this returns -V,
   the quantity D minimises. At the optimum of a perfect G, D = 1/2 everywhere
   and the loss is 2 log 2.
 
+  With real_label < 1 the real images' target is real_label instead of 1: the
+  one-sided label smoothing of Salimans et al. 2016 ("Improved techniques for
+  training GANs", Section 3.4), -E_x[r log D(x) + (1 - r) log(1 - D(x))].
+
   Args:
     real_logits: [B] float32, D's logits on real images x.
     fake_logits: [B'] float32, D's logits on generated images G(z).
+    real_label: the target of real images, in (0, 1].
   Returns:
     scalar float32, nats.
   """
-  return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+  if real_label == 1.0:
+    real_term = jax.nn.softplus(-real_logits)
+  else:
+    real_term = real_label * jax.nn.softplus(-real_logits) + (1.0 - real_label) * jax.nn.softplus(real_logits)
+  return jnp.mean(real_term) + jnp.mean(jax.nn.softplus(fake_logits))
 
 
 def generator_loss_minimax(fake_logits: jax.Array) -> jax.Array:
@@ -116,20 +125,29 @@ class GanLoss(NamedTuple):
 LOSSES = ("minimax", "non_saturating", "least_squares")
 
 
-def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float = 1.0) -> GanLoss:
+def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float = 1.0,
+                  label_smoothing: float = 0.0) -> GanLoss:
   """The losses of one GAN variant.
 
   Args:
     name: "minimax" (Goodfellow et al. 2014, eq. 1, saturating G loss),
       "non_saturating" (the same D loss, G maximises log D(G(z))), or
       "least_squares" (Mao et al. 2017 with codes ls_a, ls_b, ls_c).
+    label_smoothing: s in [0, 1): D's target on real images is 1 - s (one-sided
+      label smoothing, Salimans et al. 2016); log-loss games only.
   Raises:
-    ValueError: unknown name.
+    ValueError: unknown name, label_smoothing out of range or given for least squares.
   """
-  if name == "minimax":
-    return GanLoss(discriminator_loss, generator_loss_minimax, jax.nn.sigmoid)
-  if name == "non_saturating":
-    return GanLoss(discriminator_loss, generator_loss_non_saturating, jax.nn.sigmoid)
+  if not 0.0 <= label_smoothing < 1.0:
+    raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+  if name in ("minimax", "non_saturating"):
+    d_loss = discriminator_loss
+    if label_smoothing:
+      d_loss = functools.partial(discriminator_loss, real_label=1.0 - label_smoothing)
+    g_loss = generator_loss_minimax if name == "minimax" else generator_loss_non_saturating
+    return GanLoss(d_loss, g_loss, jax.nn.sigmoid)
+  if name == "least_squares" and label_smoothing:
+    raise ValueError("label_smoothing applies to the log-loss games; least squares sets its targets with ls_a, ls_b")
   if name == "least_squares":
     return GanLoss(functools.partial(lsgan_discriminator_loss, a=ls_a, b=ls_b),
                    functools.partial(lsgan_generator_loss, c=ls_c), lambda outputs: outputs)

@@ -317,27 +317,28 @@ def plot_score_by_epoch(records: Sequence[dict], key: str, path: str, baseline: 
 
 
 def plot_fid_during_training(records: Sequence[dict], path: str, title: Optional[str] = None) -> None:
-  """FID against epoch (left) and against wall-clock minutes (right), from metrics.jsonl records.
+  """FID against epoch (left) and against training minutes (right), from metrics.jsonl records.
 
-  Uses the records with "test_fid" (written by --eval_every_epochs); minutes are
-  counted from the first record with a "time" field (unix seconds), so pauses
-  between the sittings of a resumed run are included. With no "test_fid" record
-  the axes are drawn empty.
+  Uses the records with "test_fid" (written by in-training evaluation). Minutes
+  are the run's "train_seconds" (training only: evaluation and figures are not
+  counted) where the records have it, else wall-clock minutes since the first
+  record with a "time" field (runs made before train_seconds existed). With no
+  "test_fid" record the axes are drawn empty.
 
   Args:
-    records: metrics.jsonl records ({"step", "epoch", "time", "test_fid", ...}).
+    records: metrics.jsonl records ({"step", "epoch", "time", "train_seconds", "test_fid", ...}).
     path: the PNG written (atomically, see save_figure).
     title: optional figure title.
   """
-  start = next((r["time"] for r in records if "time" in r), None)
   evals = [r for r in records if "test_fid" in r]
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
   axes[0].plot([r["epoch"] for r in evals], [r["test_fid"] for r in evals], "o-", markersize=3)
   axes[0].set_xlabel("epoch")
-  if start is not None:
-    timed = [r for r in evals if "time" in r]
-    axes[1].plot([(r["time"] - start) / 60 for r in timed], [r["test_fid"] for r in timed], "o-", markersize=3)
-  axes[1].set_xlabel("wall-clock minutes since the first log record")
+  minutes, xlabel = training_minutes(records)
+  timed = [(minutes[i], r["test_fid"]) for i, r in enumerate(records) if "test_fid" in r and minutes[i] is not None]
+  if timed:
+    axes[1].plot(*zip(*timed), "o-", markersize=3)
+  axes[1].set_xlabel(xlabel)
   axes[0].set_ylabel("FID (domain LeNet features)")
   for ax in axes:
     _log_y_axis(ax)
@@ -346,3 +347,19 @@ def plot_fid_during_training(records: Sequence[dict], path: str, title: Optional
     fig.suptitle(title, fontsize=9)
   fig.tight_layout()
   save_figure(fig, path)
+
+
+def training_minutes(records: Sequence[dict]) -> tuple[list, str]:
+  """Each record's time into the run, in minutes, and the axis label that says which time it is.
+
+  Returns:
+    ([minutes or None per record], label): the records' "train_seconds" / 60 when
+    every record that has a time has it, else minutes of wall clock since the
+    first record with a "time" (Unix seconds).
+  """
+  if all("train_seconds" in r for r in records if "time" in r or "train_seconds" in r):
+    return ([r["train_seconds"] / 60 if "train_seconds" in r else None for r in records],
+            "training minutes (evaluation not counted)")
+  start = next((r["time"] for r in records if "time" in r), None)
+  return ([(r["time"] - start) / 60 if "time" in r else None for r in records],
+          "wall-clock minutes since the first log record")

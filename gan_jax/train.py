@@ -9,6 +9,7 @@ by one generator phase; a VAE is one phase over encoder and decoder.
 for one device, `jax.jit` sharding or `jax.pmap`.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -184,11 +185,53 @@ class MetricsLog:
       f.write(json.dumps(record) + "\n")
 
 
+class TrainClock:
+  """Seconds a run has spent training, across resumptions.
+
+  Counts train steps, data feeding, logging and checkpoints; `paused()` excludes
+  the work done between steps for people rather than for the model (evaluation,
+  figures), so quality can be plotted against training time alone.
+
+  Args (constructor):
+    seconds: training seconds already done (the "train_seconds" of a resumed run's last record).
+  """
+
+  def __init__(self, seconds: float = 0.0):
+    self._done = float(seconds)
+    self._since: Optional[float] = None
+
+  def start(self) -> None:
+    if self._since is None:
+      self._since = time.perf_counter()
+
+  def stop(self) -> None:
+    if self._since is not None:
+      self._done += time.perf_counter() - self._since
+      self._since = None
+
+  @property
+  def seconds(self) -> float:
+    """Training seconds so far, float."""
+    return self._done + (time.perf_counter() - self._since if self._since is not None else 0.0)
+
+  @contextlib.contextmanager
+  def paused(self):
+    """Stops the clock inside the block (and restarts it after, if it was running)."""
+    running = self._since is not None
+    self.stop()
+    try:
+      yield
+    finally:
+      if running:
+        self.start()
+
+
 def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: Callable[[Any], Any],
                get_metrics: Callable[[Any], dict], get_batch: Callable[[int], Any], num_steps: int,
                steps_per_epoch: int, images_per_step: int, metrics_log: Optional[MetricsLog] = None,
                log_every_steps: int = 10, on_epoch_end: Optional[Callable[[int, Any], None]] = None,
-               on_step_end: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True) -> Any:
+               on_step_end: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True,
+               clock: Optional[TrainClock] = None) -> Any:
   """Runs `train_step` from `state.step` to `num_steps`.
 
   Args:
@@ -202,35 +245,46 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: 
     num_steps: the step to stop at.
     steps_per_epoch: for epoch numbering (epoch e covers steps [e*spe, (e+1)*spe)).
     images_per_step: real images one step consumes, for the images/s rate.
-    metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec" and
-      "time", the Unix time in seconds).
+    metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec" (over
+      training time), "time" (the Unix time in seconds) and "train_seconds" (the clock's)).
     log_every_steps: metrics are fetched from the device every this many steps.
     on_epoch_end: called as (epoch number from 1, state) after an epoch's last step.
-    on_step_end: called as (step number from 1, state) after every step (checkpoints).
+    on_step_end: called as (step number from 1, state) after every step (checkpoints,
+      evaluation); it may pause `clock`.
+    show_progress: a tqdm bar with the epoch, the losses, images/s and the time left.
+    clock: the run's TrainClock (a fresh one by default); it runs during the loop
+      and is paused during `on_epoch_end`.
   Returns:
     The device state after `num_steps` steps.
   """
+  clock = clock if clock is not None else TrainClock()
+  num_epochs = -(-num_steps // steps_per_epoch)
   bar = tqdm(total=num_steps, initial=start_step, disable=not show_progress, unit="step", dynamic_ncols=True)
-  window_start, window_steps = time.perf_counter(), 0
+  clock.start()
+  window_start, window_steps = clock.seconds, 0
   for step in range(start_step, num_steps):
     state, metrics = train_step(state, put_batch(get_batch(step)))
     window_steps += 1
     done = step + 1
+    epoch = step // steps_per_epoch + 1
     if done % log_every_steps == 0 or done == num_steps:
       values = get_metrics(metrics)  # waits for the device
-      now = time.perf_counter()
+      now = clock.seconds
       rate = window_steps * images_per_step / max(now - window_start, 1e-9)
       window_start, window_steps = now, 0
-      epoch = step // steps_per_epoch + 1
       if metrics_log is not None:
-        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time()})
-      bar.set_postfix({"epoch": epoch, **{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
+        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time(),
+                            "train_seconds": now})
+      bar.set_description(f"epoch {epoch}/{num_epochs}", refresh=False)
+      bar.set_postfix({**{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
                        "img/s": f"{rate:.0f}"}, refresh=False)
     bar.update(1)
     if on_step_end is not None:
       on_step_end(done, state)
     if on_epoch_end is not None and done % steps_per_epoch == 0:
-      on_epoch_end(done // steps_per_epoch, state)
+      jax.block_until_ready(state)
+      with clock.paused():
+        on_epoch_end(done // steps_per_epoch, state)
+  clock.stop()
   bar.close()
   return state
-

@@ -40,23 +40,33 @@ def test_score_samples_rejects_bad_samples(reference):
     evaluation.score_samples(np.zeros((100, 28, 28), np.float32), reference)
 
 
-def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path):
+def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   workdir = tmp_path / "gan"
-  config = tiny_dcgan_config(max_steps=2, eval_every_epochs=1, eval_samples=100)
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100)
   gan.train(config, str(workdir))
-  records = [r for r in MetricsLog(str(workdir / "metrics.jsonl")).read() if "test_fid" in r]
-  assert len(records) == 1 and records[0]["step"] == 2 and records[0]["test_fid"] > 0
+  all_records = MetricsLog(str(workdir / "metrics.jsonl")).read()
+  records = [r for r in all_records if "test_fid" in r]
+  # Every 2 steps, and the final state once (step 4 is both).
+  assert [r["step"] for r in records] == [2, 4] and all(r["test_fid"] > 0 for r in records)
+  assert records[0]["epoch"] == round(2 / (60000 // 16), 4)
+  # Training time is counted without the evaluations: it grows by about one step's
+  # time across an evaluation, and every record has it, in step order.
+  seconds = [r["train_seconds"] for r in all_records]
+  assert seconds == sorted(seconds) and seconds[0] > 0
   best = json.loads((workdir / "best.json").read_text())
-  assert best["step"] == 2 and best["fid"] == records[0]["test_fid"]
-  assert (workdir / "best" / "checkpoints" / "2").is_dir()
+  winner = min(records, key=lambda r: r["test_fid"])
+  assert best["step"] == winner["step"] and best["fid"] == winner["test_fid"]
+  assert (workdir / "best" / "checkpoints" / str(winner["step"])).is_dir()
   assert (workdir / "fid_curve.png").stat().st_size > 0
+  out = capsys.readouterr().out
+  assert f"FID {records[-1]['test_fid']:.1f} at epoch" in out and f"figures in {workdir}/" in out
 
   # The CLI scores the run, every checkpoint of it, and refuses bad input in one line.
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
                       "--all_checkpoints", *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
   assert result.returncode == 0, result.stderr
   by_step = json.loads((workdir / "eval_by_step.json").read_text())
-  assert [r["step"] for r in by_step["records"]] == [2]
+  assert [r["step"] for r in by_step["records"]] == [2, 4]
   assert by_step["baseline"]["fid"] < by_step["records"][0]["fid"]
   assert (workdir / "fid_by_epoch.png").stat().st_size > 0
   bad = run_module("experiments.evaluate", f"--workdir={workdir}", f"--samples={tmp_path / 'none.npz'}")

@@ -4,6 +4,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gan_jax import losses
 
@@ -76,3 +77,18 @@ class LeastSquaresTest(chex.TestCase):
     chex.assert_trees_all_close(ns.d_output(jnp.zeros(2)), jnp.full(2, 0.5))
     with self.assertRaisesRegex(ValueError, "choose one of minimax, non_saturating, least_squares"):
       losses.make_gan_loss("wasserstein")
+
+
+def test_one_sided_label_smoothing_matches_the_cross_entropy_formula():
+  real, fake = jnp.array([-2.0, 0.3, 1.7]), jnp.array([-1.0, 0.5, 2.5])
+  d_real, d_fake = jax.nn.sigmoid(real), jax.nn.sigmoid(fake)
+  expected = (-jnp.mean(0.9 * jnp.log(d_real) + 0.1 * jnp.log(1 - d_real)) - jnp.mean(jnp.log(1 - d_fake)))
+  smoothed = losses.make_gan_loss("non_saturating", label_smoothing=0.1)
+  chex.assert_trees_all_close(smoothed.discriminator(real, fake), expected, rtol=1e-5)
+  # No smoothing is the unsmoothed loss, bit for bit.
+  chex.assert_trees_all_equal(losses.make_gan_loss("non_saturating").discriminator(real, fake),
+                              losses.discriminator_loss(real, fake))
+  with pytest.raises(ValueError, match="label_smoothing"):
+    losses.make_gan_loss("least_squares", label_smoothing=0.1)
+  with pytest.raises(ValueError, match="label_smoothing"):
+    losses.make_gan_loss("minimax", label_smoothing=1.0)

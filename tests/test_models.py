@@ -87,3 +87,34 @@ def test_mlp_generator_and_discriminator_shapes():
   no_dropout = MLPDiscriminator(dropout_rate=0.0)
   chex.assert_trees_all_equal(no_dropout.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)}),
                               no_dropout.apply(d_vars, x, train=False))
+
+
+def test_fast_recipe_layers_and_kernel_size():
+  z = jax.random.normal(jax.random.key(0), (2, 100))
+  generator = DCGANGenerator(features=(128, 64), kernel_size=4)
+  g_vars = generator.init(jax.random.key(1), z, train=False)
+  x = generator.apply(g_vars, z, train=False)
+  chex.assert_shape(x, (2, 28, 28, 1))
+  # 7x7x128 -> 14x14x64 -> 28x28x1: no stride-1 layer.
+  assert set(g_vars["params"]) == {"project", "bn_project", "deconv_14x14", "bn_14x14", "deconv_28x28"}
+  assert g_vars["params"]["deconv_14x14"]["kernel"].shape == (4, 4, 128, 64)
+  deeper = DCGANGenerator(features=(32, 16, 16, 8)).init(jax.random.key(1), z, train=False)["params"]
+  assert deeper["deconv_7x7"]["kernel"].shape == (5, 5, 32, 16)
+  assert deeper["deconv_7x7_2"]["kernel"].shape == (5, 5, 16, 16)
+  with pytest.raises(ValueError, match="at least 2"):
+    DCGANGenerator(features=(64,)).init(jax.random.key(1), z, train=False)
+  d_vars = DCGANDiscriminator(kernel_size=4).init(jax.random.key(2), x, train=False)
+  assert d_vars["params"]["conv_1"]["kernel"].shape == (4, 4, 64, 128)
+
+
+def test_discriminator_batch_norm_uses_batch_statistics_in_training():
+  discriminator = DCGANDiscriminator(features=(8, 16), dropout_rate=0.0, batch_norm=True)
+  x = jax.random.normal(jax.random.key(0), (6, 28, 28, 1))
+  variables = discriminator.init(jax.random.key(1), x, train=False)
+  assert set(variables["batch_stats"]) == {"bn_1"}  # none after the first convolution (Radford et al. 2016)
+  logits, updates = discriminator.apply(variables, x, train=True, mutable=["batch_stats"])
+  chex.assert_shape(logits, (6,))
+  # Batch statistics couple the examples: one example's logit depends on the others.
+  other, _ = discriminator.apply(variables, x.at[1:].set(0.0), train=True, mutable=["batch_stats"])
+  assert abs(float(logits[0] - other[0])) > 1e-4
+  assert not jnp.allclose(updates["batch_stats"]["bn_1"]["mean"], variables["batch_stats"]["bn_1"]["mean"])

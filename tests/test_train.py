@@ -85,3 +85,18 @@ def test_mlp_gan_variants_train_on_real_mnist(tmp_path, overrides):
   for name in ("samples_epoch_001.png", "samples_progress.png", "d_histogram.png", "interpolation.png",
                "nearest_neighbors.png", "curves.png"):
     assert (tmp_path / name).exists(), name
+
+
+def test_train_clock_does_not_count_paused_time():
+  import time
+  from gan_jax.train import TrainClock
+  clock = TrainClock(seconds=10.0)
+  clock.start()
+  with clock.paused():
+    time.sleep(0.3)
+  time.sleep(0.05)
+  clock.stop()
+  assert 10.04 < clock.seconds < 10.25
+  frozen = clock.seconds
+  time.sleep(0.05)
+  assert clock.seconds == frozen  # stopped

@@ -21,6 +21,8 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
     options["features"] = tuple(config[features_field])
   if config.leaky_relu_slope is not None:
     options["leaky_relu_slope"] = config.leaky_relu_slope
+  if config.arch == "dcgan" and config.get("kernel_size"):
+    options["kernel_size"] = config.kernel_size
   return options
 
 
@@ -29,7 +31,7 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
 
   Args:
     config: with arch, generator_features and leaky_relu_slope (empty / None: the
-      module's defaults) and, for dcgan, conv_transpose.
+      module's defaults) and, for dcgan, conv_transpose and kernel_size (0: the default, 5).
     batch_norm_axis_name: set by gan_jax.parallel under pmap, else None.
   Raises:
     ConfigError: unknown arch.
@@ -40,9 +42,21 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
   return MLPGenerator(**options)
 
 
-def build_discriminator(config: ml_collections.ConfigDict) -> nn.Module:
-  """The discriminator of config.arch (see build_generator), with dropout config.d_dropout."""
+def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
+  """The discriminator of config.arch (see build_generator), with dropout config.d_dropout.
+
+  For dcgan, config.d_batch_norm adds BatchNorm (Radford et al. 2016).
+  Raises:
+    ConfigError: unknown arch; d_batch_norm with the mlp arch or with dropout (BatchNorm
+      couples the examples of a batch, so D is applied to the whole batch with one
+      dropout key, and dropout masks would depend on the device count).
+  """
   options = _options(config, "discriminator_features")
+  d_batch_norm = bool(config.get("d_batch_norm", False))
+  if d_batch_norm and (config.arch != "dcgan" or config.d_dropout):
+    raise ConfigError("--config.d_batch_norm needs --arch=dcgan and --d_dropout=0")
   if config.arch == "dcgan":
+    if d_batch_norm:
+      options.update(batch_norm=True, batch_norm_axis_name=batch_norm_axis_name)
     return DCGANDiscriminator(dropout_rate=config.d_dropout, **options)
   return MLPDiscriminator(dropout_rate=config.d_dropout, **options)

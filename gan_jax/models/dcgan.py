@@ -12,6 +12,10 @@ The default widths and layers are those of the TensorFlow DCGAN tutorial
 
 Keras' defaults are kept where they change the numbers: LeakyReLU slope 0.3,
 BatchNorm momentum 0.99 and epsilon 1e-3, Glorot-uniform kernels, zero biases.
+
+The widths, the kernel size and the number of layers are attributes, so the
+same modules also build the smaller, faster DCGAN of the `fast` recipe
+(`gan_jax/configs.py`): G without the 7x7 stride-1 layer, D with fewer channels.
 """
 
 from typing import Optional, Sequence
@@ -25,22 +29,30 @@ from gan_jax.models.layers import SubPixelConvTranspose
 _KERNEL_INIT = nn.initializers.xavier_uniform()
 
 
-def _conv_transpose(impl: str, features: int, strides: int, name: str) -> nn.Module:
-  """A 5x5 "SAME" transposed convolution without bias, in the chosen form."""
+def _conv_transpose(impl: str, features: int, kernel_size: int, strides: int, name: str) -> nn.Module:
+  """A k x k "SAME" transposed convolution without bias, in the chosen form."""
+  kernel = (kernel_size, kernel_size)
   if impl == "subpixel":
-    return SubPixelConvTranspose(features, (5, 5), (strides, strides), use_bias=False,
+    return SubPixelConvTranspose(features, kernel, (strides, strides), use_bias=False,
                                  kernel_init=_KERNEL_INIT, name=name)
   if impl == "xla":
-    return nn.ConvTranspose(features, (5, 5), (strides, strides), padding="SAME", use_bias=False,
+    return nn.ConvTranspose(features, kernel, (strides, strides), padding="SAME", use_bias=False,
                             kernel_init=_KERNEL_INIT, name=name)
   raise ValueError(f"conv_transpose must be 'subpixel' or 'xla', got {impl!r}")
 
 
 class DCGANGenerator(nn.Module):
-  """G: latent z -> image, the TF-tutorial DCGAN generator.
+  """G: latent z -> image, the TF-tutorial DCGAN generator (and its smaller variants).
+
+  z is projected to a 7x7 map of features[0] channels; each further width adds a
+  transposed convolution, stride 1 at 7x7 except the last one, which is stride 2
+  to 14x14; a final stride-2 transposed convolution gives the 28x28x1 image.
+  (256, 128, 64), the tutorial's, is 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1;
+  (128, 64) is 7x7x128 -> 14x14x64 -> 28x28x1.
 
   Attributes:
-    features: widths of the 7x7, 7x7 and 14x14 feature maps (default 256, 128, 64).
+    features: widths of the feature maps, at least 2 (default 256, 128, 64).
+    kernel_size: side of every transposed-convolution kernel (5 in the tutorial).
     leaky_relu_slope: negative slope of the LeakyReLUs.
     conv_transpose: "subpixel" (fast on CPU, the default) or "xla" (`nn.ConvTranspose`);
       the two compute the same function with the same parameters.
@@ -49,6 +61,7 @@ class DCGANGenerator(nn.Module):
       or under `jax.jit` sharding.
   """
   features: Sequence[int] = (256, 128, 64)
+  kernel_size: int = 5
   leaky_relu_slope: float = 0.3
   conv_transpose: str = "subpixel"
   batch_norm_axis_name: Optional[str] = None
@@ -67,17 +80,25 @@ class DCGANGenerator(nn.Module):
         averages in the mutable "batch_stats" collection); False uses the running averages.
     Returns:
       x_fake: [B, 28, 28, 1] float32 in [-1, 1].
+    Raises:
+      ValueError: fewer than 2 features.
     """
-    f7, f7b, f14 = self.features
+    if len(self.features) < 2:
+      raise ValueError(f"a DCGAN generator needs at least 2 feature widths, got {tuple(self.features)}")
     act = lambda h: nn.leaky_relu(h, self.leaky_relu_slope)
-    h = nn.Dense(7 * 7 * f7, use_bias=False, kernel_init=_KERNEL_INIT, name="project")(z)
+    h = nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_KERNEL_INIT, name="project")(z)
     h = act(self._batch_norm(train, "bn_project")(h))
-    h = h.reshape(z.shape[0], 7, 7, f7)
-    h = _conv_transpose(self.conv_transpose, f7b, 1, "deconv_7x7")(h)
-    h = act(self._batch_norm(train, "bn_7x7")(h))
-    h = _conv_transpose(self.conv_transpose, f14, 2, "deconv_14x14")(h)
+    h = h.reshape(z.shape[0], 7, 7, self.features[0])
+    # The names of the tutorial's layers are kept: Flax derives each layer's
+    # initial parameters from its name, and the tutorial run must stay bitwise reproducible.
+    stride_one = self.features[1:-1]
+    for i, f in enumerate(stride_one):
+      suffix = "" if i == 0 else f"_{i + 1}"
+      h = _conv_transpose(self.conv_transpose, f, self.kernel_size, 1, "deconv_7x7" + suffix)(h)
+      h = act(self._batch_norm(train, "bn_7x7" + suffix)(h))
+    h = _conv_transpose(self.conv_transpose, self.features[-1], self.kernel_size, 2, "deconv_14x14")(h)
     h = act(self._batch_norm(train, "bn_14x14")(h))
-    h = _conv_transpose(self.conv_transpose, 1, 2, "deconv_28x28")(h)
+    h = _conv_transpose(self.conv_transpose, 1, self.kernel_size, 2, "deconv_28x28")(h)
     return jnp.tanh(h)
 
 
@@ -85,13 +106,22 @@ class DCGANDiscriminator(nn.Module):
   """D: image -> logit of "real", the TF-tutorial DCGAN discriminator.
 
   Attributes:
-    features: widths of the 14x14 and 7x7 feature maps (default 64, 128).
+    features: widths of the stride-2 convolutions' outputs (default 64, 128: 14x14 and 7x7 maps).
+    kernel_size: side of every convolution kernel (5 in the tutorial).
     dropout_rate: dropout after each convolution (0.3 in the tutorial).
     leaky_relu_slope: negative slope of the LeakyReLUs.
+    batch_norm: BatchNorm after every convolution but the first, as in Radford et
+      al. 2016 (Section 3); the tutorial has none. In train mode it normalises
+      with the statistics of the batch D is applied to and updates the running
+      averages in "batch_stats" (mutable); otherwise it uses the running averages.
+    batch_norm_axis_name: as for DCGANGenerator.
   """
   features: Sequence[int] = (64, 128)
+  kernel_size: int = 5
   dropout_rate: float = 0.3
   leaky_relu_slope: float = 0.3
+  batch_norm: bool = False
+  batch_norm_axis_name: Optional[str] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
@@ -105,7 +135,10 @@ class DCGANDiscriminator(nn.Module):
     """
     h = x
     for i, f in enumerate(self.features):
-      h = nn.Conv(f, (5, 5), strides=(2, 2), padding="SAME", kernel_init=_KERNEL_INIT, name=f"conv_{i}")(h)
+      h = nn.Conv(f, (self.kernel_size, self.kernel_size), strides=(2, 2), padding="SAME", kernel_init=_KERNEL_INIT, name=f"conv_{i}")(h)
+      if self.batch_norm and i > 0:
+        h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
+                         axis_name=self.batch_norm_axis_name if train else None, name=f"bn_{i}")(h)
       h = nn.leaky_relu(h, self.leaky_relu_slope)
       h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
