@@ -11,7 +11,7 @@ from tests.conftest import DATA_DIR
 from tests.helpers import run_module
 
 TINY = ["--batch_size=16", "--config.generator_features=(16,8,8)", "--config.discriminator_features=(8,16)",
-        "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+        "--config.log_every_steps=1", "--config.checkpoint_every_steps=2", "--config.eval_every_epochs=0"]
 
 
 def _train(workdir, *args):
@@ -87,3 +87,21 @@ def test_unknown_dataset_is_one_line(tmp_path):
   assert result.returncode == 2
   assert result.stderr.strip().splitlines()[-1].startswith("error: ")
   assert "mnist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_recipes_and_overrides_on_top_of_them(run_dir, tmp_path):
+  with open(run_dir / "config.json") as f:
+    fast = json.load(f)
+  # The default recipe; --batch_size and --config.* apply on top of it.
+  assert (fast["recipe"], fast["kernel_size"], fast["optimizer"], fast["batch_size"]) == ("fast", 4, "dcgan_paper", 16)
+  assert fast["generator_features"] == [16, 8, 8]
+  result = _train(tmp_path / "tutorial", "--recipe=tf_tutorial", "--max_steps=1")
+  assert result.returncode == 0, result.stderr
+  with open(tmp_path / "tutorial" / "config.json") as f:
+    tutorial = json.load(f)
+  assert (tutorial["recipe"], tutorial["kernel_size"], tutorial["optimizer"], tutorial["num_epochs"]) == (
+      "tf_tutorial", 0, "tutorial", 50)
+  assert (tutorial["batch_size"], tutorial["generator_features"]) == (16, [16, 8, 8])
+  bad = _train(tmp_path / "bad", "--recipe=fastest")
+  assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: unknown --recipe=")
+  assert not (tmp_path / "bad").exists()
