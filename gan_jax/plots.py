@@ -363,3 +363,34 @@ def training_minutes(records: Sequence[dict]) -> tuple[list, str]:
   start = next((r["time"] for r in records if "time" in r), None)
   return ([(r["time"] - start) / 60 if "time" in r else None for r in records],
           "wall-clock minutes since the first log record")
+
+
+def plot_fid_against_minutes(panels: dict, path: str, baselines: Optional[dict] = None) -> None:
+  """FID against training minutes of several runs, one panel per dataset, log FID axis.
+
+  Args:
+    panels: {panel title: {run label: metrics.jsonl records}}; each run's points
+      are its "test_fid" records at `training_minutes` (training time only where
+      the records have "train_seconds").
+    path: the PNG written (atomically, see save_figure).
+    baselines: optional {panel title: real-vs-real FID}, drawn as a dashed line.
+  """
+  fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+  for ax, (title, runs) in zip(axes[0], panels.items()):
+    xlabel = ""
+    for label, records in runs.items():
+      minutes, xlabel = training_minutes(records)
+      points = [(minutes[i], r["test_fid"]) for i, r in enumerate(records)
+                if "test_fid" in r and minutes[i] is not None]
+      if points:
+        ax.plot(*zip(*points), "o-", markersize=3, label=label)
+    if baselines and title in baselines:
+      ax.axhline(baselines[title], color="k", linestyle="--", linewidth=1, label="real vs real (same sample size)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("FID (domain LeNet features)")
+    ax.set_title(title, fontsize=9)
+    _log_y_axis(ax)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  save_figure(fig, path)

@@ -14,8 +14,9 @@ from tests.helpers import run_module, tiny_dcgan_config
 
 def _run_steps(config, dp, batches):
   generator = build_generator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
-  discriminator = build_discriminator(config)
-  step = make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim),
+  discriminator = build_discriminator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
+  step = make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim,
+                                        loss=gan.gan_loss(config)),
                          gan.optimizers_for(config), dp.collective if dp else parallel.SINGLE_DEVICE)
   state = gan.init_state(config, generator, discriminator)
   if dp is None:
@@ -29,10 +30,17 @@ def _run_steps(config, dp, batches):
   return dp.get_state(state)
 
 
+# The tutorial's DCGAN (dropout 0.3 on); the fast recipe's (4x4 kernels, label smoothing);
+# D with BatchNorm, whose batch statistics must be those of the global batch.
+VARIANTS = {"tutorial": {}, "fast": dict(kernel_size=4, leaky_relu_slope=0.2, d_dropout=0.0, label_smoothing=0.1),
+            "d_batch_norm": dict(d_dropout=0.0, d_batch_norm=True)}
+
+
 @pytest.mark.parametrize("mode", ["sharding", "pmap"])
-def test_data_parallel_step_equals_single_device(mode):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_data_parallel_step_equals_single_device(mode, variant):
   assert jax.device_count() == 8
-  config = tiny_dcgan_config(batch_size=16)  # 2 images per device; dropout 0.3 on
+  config = tiny_dcgan_config(batch_size=16, **VARIANTS[variant])  # 2 images per device
   images, _ = data.load("mnist", "train", data_dir=config.data_dir or None)
   batches = [{"x": data.to_gan_range(images[16 * i:16 * (i + 1)])[:, None]} for i in range(3)]
   single = _run_steps(config, None, batches)

@@ -135,8 +135,11 @@ class DCGANDiscriminator(nn.Module):
     """
     h = x
     for i, f in enumerate(self.features):
-      h = nn.Conv(f, (self.kernel_size, self.kernel_size), strides=(2, 2), padding="SAME", kernel_init=_KERNEL_INIT, name=f"conv_{i}")(h)
-      if self.batch_norm and i > 0:
+      normalized = self.batch_norm and i > 0
+      # A bias before BatchNorm is removed by it: its gradient is rounding noise, which Adam would amplify.
+      h = nn.Conv(f, (self.kernel_size, self.kernel_size), strides=(2, 2), padding="SAME", use_bias=not normalized,
+                  kernel_init=_KERNEL_INIT, name=f"conv_{i}")(h)
+      if normalized:
         h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                          axis_name=self.batch_norm_axis_name if train else None, name=f"bn_{i}")(h)
       h = nn.leaky_relu(h, self.leaky_relu_slope)
