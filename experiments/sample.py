@@ -51,7 +51,7 @@ def export_samples(workdir: str, num_samples: int, out: str, seed: int = 0, batc
   chunks = []
   for start in range(0, num_samples, batch_size):
     z = jax.random.normal(jax.random.fold_in(key, start), (min(batch_size, num_samples - start), config.latent_dim))
-    x = gan.generate(generator, state.params["generator"], state.batch_stats["generator"], z)
+    x = gan.generate(generator, *gan.sampling_variables(state), z)
     chunks.append(gan.to_uint8(x))
   images = np.concatenate(chunks)
   tmp = out[:-len(".npz")] + ".tmp.npz"

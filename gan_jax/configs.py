@@ -28,6 +28,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       ls_b=1.0,
       ls_c=1.0,
       k_d_steps=1,
+      g_ema_decay=0.0,          # > 0: samples come from a moving average of G's parameters with this decay
       optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum
       learning_rate=2e-4,
       d_learning_rate=0.0,      # > 0: D's own learning rate (TTUR, Heusel et al. 2017); adam and sgd_momentum only

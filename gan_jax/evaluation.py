@@ -222,7 +222,7 @@ def generate_samples(run: Run, num_samples: int, seed: int = 0, batch_size: int 
     ConfigError: num_samples < 1.
   """
   if run.kind == "gan":
-    return gan_samples(run.modules[0], run.state.params["generator"], run.state.batch_stats["generator"],
+    return gan_samples(run.modules[0], *gan.sampling_variables(run.state),
                        run.config.latent_dim, num_samples, seed, batch_size)
 
   def decode(z):
@@ -263,7 +263,7 @@ class TrainingEvaluator:
   def __call__(self, epoch: float, state: Any) -> dict:
     if self._reference is None:
       self._reference = load_reference(self.config.dataset, self.config.data_dir or None)
-    samples = gan_samples(self.generator, state.params["generator"], state.batch_stats["generator"],
+    samples = gan_samples(self.generator, *gan.sampling_variables(state),
                           self.config.latent_dim, self.config.eval_samples, seed=self.config.seed + 1)
     scores = score_samples(samples, self._reference, memorization=False)
     scores.pop("class_histogram")

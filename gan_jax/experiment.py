@@ -20,7 +20,7 @@ import numpy as np
 from gan_jax import checkpoint as ckpt
 from gan_jax import data, parallel
 from gan_jax.errors import ConfigError
-from gan_jax.train import MetricsLog, Phase, TrainClock, TrainState, make_train_step, train_loop
+from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainClock, TrainState, make_train_step, train_loop
 
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
@@ -40,6 +40,7 @@ class Model(NamedTuple):
       (leading axis = the global batch, split across devices).
     epoch_figures: (epoch, host state) -> None, called every config.sample_every_epochs epochs.
     final_figures: (last epoch, host state) -> None, called at the end.
+    averages: parameter groups kept as moving averages of others (see train.ParamAverage).
     evaluate: optional (epoch, host state) -> {name: float} or None, called when
       an evaluation is due (config.eval_every_epochs, config.eval_every_steps; the
       epoch may be fractional) with the training clock paused; a non-empty result
@@ -54,6 +55,7 @@ class Model(NamedTuple):
   epoch_figures: Callable[[int, TrainState], None]
   final_figures: Callable[[int, TrainState], None]
   evaluate: Optional[Callable[[int, TrainState], Optional[dict]]] = None
+  averages: Sequence[ParamAverage] = ()
 
 
 class Context(NamedTuple):
@@ -135,7 +137,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
-  train_step = dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective))
+  train_step = dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages))
   data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
 
   @functools.lru_cache(maxsize=2)

@@ -21,7 +21,7 @@ from gan_jax import data, experiment, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import MetricsLog, Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainState, create_train_state, example_keys, make_optimizer
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -131,10 +131,33 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   g_key, d_key, run_key = jax.random.split(jax.random.fold_in(key, 0), 3)
   g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
   d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
+  params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
+  if config.get("g_ema_decay"):
+    params["generator_ema"] = jax.tree.map(jnp.copy, g_vars["params"])  # its own buffers (donated in steps)
   return create_train_state(
-      params={"generator": g_vars["params"], "discriminator": d_vars["params"]},
+      params=params,
       batch_stats={"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})},
       optimizers=optimizers_for(config), key=run_key)
+
+
+def averages_for(config: ml_collections.ConfigDict) -> list[ParamAverage]:
+  """[the generator's moving average] when config.g_ema_decay > 0, else [].
+
+  Raises:
+    ConfigError: g_ema_decay outside [0, 1).
+  """
+  decay = config.get("g_ema_decay", 0.0)
+  if not 0.0 <= decay < 1.0:
+    raise ConfigError(f"--config.g_ema_decay must be in [0, 1), got {decay}")
+  return [ParamAverage("generator_ema", "generator", decay)] if decay else []
+
+
+def sampling_variables(state: TrainState) -> tuple[Any, Any]:
+  """(params, batch_stats) that draw a GAN's samples: the generator's moving average when
+  the run keeps one (config.g_ema_decay), else the generator itself; BatchNorm running
+  averages are the generator's in both cases."""
+  params = state.params.get("generator_ema", state.params["generator"])
+  return params, state.batch_stats["generator"]
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:
@@ -218,7 +241,7 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   nearest_neighbors.png: 8 samples, each beside its 5 nearest training images
     (L2 in pixel space): a generator that memorised would show near-copies.
   """
-  g_params, g_stats = state.params["generator"], state.batch_stats["generator"]
+  g_params, g_stats = sampling_variables(state)
   progress = {}
   for epoch in sorted(set(MILESTONE_EPOCHS) | {last_epoch}):
     path = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
@@ -324,7 +347,7 @@ def _build(ctx: experiment.Context) -> experiment.Model:
     return {"x": x.reshape((config.batch_size, k) + x.shape[1:])}
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
-    x = generate(eval_generator, state.params["generator"], state.batch_stats["generator"], z_fixed)
+    x = generate(eval_generator, *sampling_variables(state), z_fixed)
     plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
                           title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
@@ -349,5 +372,5 @@ def _build(ctx: experiment.Context) -> experiment.Model:
   return experiment.Model(
       init_state=lambda: init_state(config, generator, discriminator),
       phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config)),
-      optimizers=optimizers_for(config), examples_per_step=config.batch_size * k, make_batch=make_batch,
+      optimizers=optimizers_for(config), averages=averages_for(config), examples_per_step=config.batch_size * k, make_batch=make_batch,
       epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)

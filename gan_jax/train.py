@@ -62,6 +62,23 @@ class Phase(NamedTuple):
   loss_fn: LossFn
 
 
+class ParamAverage(NamedTuple):
+  """An exponential moving average of one parameter group, kept as another group.
+
+  After every train step, params[target] = decay * params[target] + (1 - decay) * params[source]
+  (Yazici et al. 2019, "The unusual effectiveness of averaging in GAN training";
+  Karras et al. 2018 sample their generators this way).
+
+  Attributes:
+    target: the group holding the average, e.g. "generator_ema"; no phase differentiates it.
+    source: the group averaged, e.g. "generator".
+    decay: in [0, 1); the average spans about 1 / (1 - decay) steps.
+  """
+  target: str
+  source: str
+  decay: float
+
+
 def create_train_state(params: Params, batch_stats: Params,
                        optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
                        key: jax.Array) -> TrainState:
@@ -94,7 +111,8 @@ def example_keys(key: jax.Array, batch_size: int, collective: Collective = SINGL
 
 
 def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
-                    collective: Collective = SINGLE_DEVICE) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
+                    collective: Collective = SINGLE_DEVICE,
+                    averages: Sequence[ParamAverage] = ()) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
   """Builds the pure train step that runs `phases` in order.
 
   Each phase differentiates its loss with respect to its groups' parameters,
@@ -106,6 +124,7 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
     phases: the phases of one step.
     optimizers: {name: (optax transformation, groups)}, one per distinct phase name.
     collective: `gan_jax.parallel.SINGLE_DEVICE`, or `PMAP` when run under `jax.pmap`.
+    averages: moving averages updated after the phases (see ParamAverage).
   Returns:
     train_step(state, batch) -> (state, metrics), metrics a flat dict of float32
     scalars averaged over the global batch (a later phase's value wins on a name clash).
@@ -128,6 +147,9 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
       params = {**params, **optax.apply_updates(trainable, updates)}
       batch_stats = {**batch_stats, **stats_updates}
       metrics.update(phase_metrics)
+    for average in averages:
+      params = {**params, average.target: jax.tree.map(
+          lambda e, p, d=average.decay: d * e + (1.0 - d) * p, params[average.target], params[average.source])}
     new_state = state.replace(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state)
     return new_state, collective.mean(metrics)
 

@@ -100,3 +100,27 @@ def test_train_clock_does_not_count_paused_time():
   frozen = clock.seconds
   time.sleep(0.05)
   assert clock.seconds == frozen  # stopped
+
+
+def test_generator_moving_average_follows_the_generator():
+  import jax.numpy as jnp
+  from gan_jax.train import make_train_step
+  config = tiny_dcgan_config(g_ema_decay=0.75)
+  generator, discriminator = build_generator(config), build_discriminator(config)
+  state = gan.init_state(config, generator, discriminator)
+  chex.assert_trees_all_equal(state.params["generator_ema"], state.params["generator"])
+  step = jax.jit(make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim),
+                                 gan.optimizers_for(config), averages=gan.averages_for(config)))
+  x = {"x": jax.random.uniform(jax.random.key(0), (16, 1, 28, 28, 1), minval=-1, maxval=1)}
+  one, _ = step(state, x)
+  two, _ = step(one, x)
+  # ema_2 = 0.75 ema_1 + 0.25 g_2, ema_1 = 0.75 g_0 + 0.25 g_1.
+  expected = jax.tree.map(lambda g0, g1, g2: 0.75 * (0.75 * g0 + 0.25 * g1) + 0.25 * g2,
+                          state.params["generator"], one.params["generator"], two.params["generator"])
+  chex.assert_trees_all_close(two.params["generator_ema"], expected, atol=1e-6)
+  assert not jnp.allclose(two.params["generator_ema"]["project"]["kernel"], two.params["generator"]["project"]["kernel"])
+  # Samples come from the average; the optimizers never see it.
+  assert gan.sampling_variables(two)[0] is two.params["generator_ema"]
+  assert "generator_ema" not in str(jax.tree_util.tree_structure(two.opt_state))
+  with pytest.raises(ConfigError, match="g_ema_decay"):
+    gan.averages_for(tiny_dcgan_config(g_ema_decay=1.0))
