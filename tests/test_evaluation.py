@@ -60,6 +60,16 @@ def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   assert (workdir / "fid_curve.png").stat().st_size > 0
   out = capsys.readouterr().out
   assert f"FID {records[-1]['test_fid']:.1f} at epoch" in out and f"figures in {workdir}/" in out
+  # The time-to-quality figure of the run, with the real-vs-real line of as many samples.
+  figure = workdir / "ttq.png"
+  result = run_module("experiments.time_to_quality", f"--out={figure}", f"--run=mnist:tiny DCGAN:{workdir}",
+                      *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
+  assert result.returncode == 0, result.stderr
+  points = json.loads((workdir / "ttq.json").read_text())
+  assert [p["fid"] for p in points["runs"]["mnist"]["tiny DCGAN"]] == [r["test_fid"] for r in records]
+  assert 0 < points["baselines"]["mnist"] < records[-1]["test_fid"] and figure.stat().st_size > 0
+  bad = run_module("experiments.time_to_quality", f"--out={figure}", "--run=mnist")
+  assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --run='mnist'")
 
   # The CLI scores the run, every checkpoint of it, and refuses bad input in one line.
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
