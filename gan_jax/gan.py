@@ -59,6 +59,9 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
                loss: losses.GanLoss = losses.make_gan_loss("non_saturating")) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
+  With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
+  the averaged generator on its z to update that generator's BatchNorm running averages.
+
   The batch is {"x": [B, k_d_steps, H, W, C]} float32 in [-1, 1]; D update i uses
   batch["x"][:, i], so every D update sees its own real minibatch (Algorithm 1).
   Metrics: d_loss, d_real = mean D(x), d_fake = mean D(G(z)) (last D update, with
@@ -102,7 +105,13 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     fake_logits, _ = discriminate(discriminator, params["discriminator"], batch_stats["discriminator"], x_fake,
                                   d_key, collective)
     g_loss = loss.generator(fake_logits)
-    return g_loss, ({"generator": new_stats}, {"g_loss": g_loss})
+    updates = {"generator": new_stats}
+    if "generator_ema" in params:
+      # The averaged generator keeps BatchNorm running averages of its own, from the
+      # same z: G's would not match the averaged weights.
+      _, updates["generator_ema"] = _generate_train(
+          generator, jax.lax.stop_gradient(params["generator_ema"]), batch_stats["generator_ema"], z)
+    return g_loss, (updates, {"g_loss": g_loss})
 
   d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i)) for i in range(k_d_steps)]
   return d_phases + [Phase("generator", ("generator",), g_loss_fn)]
@@ -132,11 +141,13 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
   d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
   params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
-  if config.get("g_ema_decay"):
-    params["generator_ema"] = jax.tree.map(jnp.copy, g_vars["params"])  # its own buffers (donated in steps)
+  batch_stats = {"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})}
+  if config.get("g_ema_decay"):  # copies: each group has its own buffers (they are donated in steps)
+    params["generator_ema"] = jax.tree.map(jnp.copy, g_vars["params"])
+    batch_stats["generator_ema"] = jax.tree.map(jnp.copy, batch_stats["generator"])
   return create_train_state(
       params=params,
-      batch_stats={"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})},
+      batch_stats=batch_stats,
       optimizers=optimizers_for(config), key=run_key)
 
 
@@ -153,11 +164,11 @@ def averages_for(config: ml_collections.ConfigDict) -> list[ParamAverage]:
 
 
 def sampling_variables(state: TrainState) -> tuple[Any, Any]:
-  """(params, batch_stats) that draw a GAN's samples: the generator's moving average when
-  the run keeps one (config.g_ema_decay), else the generator itself; BatchNorm running
-  averages are the generator's in both cases."""
-  params = state.params.get("generator_ema", state.params["generator"])
-  return params, state.batch_stats["generator"]
+  """(params, batch_stats) that draw a GAN's samples: the generator's moving average, with
+  its own BatchNorm running averages, when the run keeps one (config.g_ema_decay), else
+  the generator itself."""
+  name = "generator_ema" if "generator_ema" in state.params else "generator"
+  return state.params[name], state.batch_stats[name]
 
 
 def optimizers_for(config: ml_collections.ConfigDict) -> dict:

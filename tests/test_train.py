@@ -121,6 +121,13 @@ def test_generator_moving_average_follows_the_generator():
   assert not jnp.allclose(two.params["generator_ema"]["project"]["kernel"], two.params["generator"]["project"]["kernel"])
   # Samples come from the average; the optimizers never see it.
   assert gan.sampling_variables(two)[0] is two.params["generator_ema"]
+  # With BatchNorm running averages of its own, updated from the G phase's z.
+  assert gan.sampling_variables(two)[1] is two.batch_stats["generator_ema"]
+  moved = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))), two.batch_stats["generator_ema"],
+                       state.batch_stats["generator_ema"])
+  assert min(jax.tree.leaves(moved)) > 0
+  assert not jnp.allclose(two.batch_stats["generator_ema"]["bn_project"]["mean"],
+                          two.batch_stats["generator"]["bn_project"]["mean"])
   assert "generator_ema" not in str(jax.tree_util.tree_structure(two.opt_state))
   with pytest.raises(ConfigError, match="g_ema_decay"):
     gan.averages_for(tiny_dcgan_config(g_ema_decay=1.0))
