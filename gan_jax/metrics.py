@@ -186,8 +186,8 @@ def kernel_inception_distance(features1: np.ndarray, features2: np.ndarray, num_
   return float(values.mean()), float(values.std(ddof=1) / np.sqrt(num_subsets)) if num_subsets > 1 else 0.0
 
 
-def _kth_neighbor_distance(points: np.ndarray, k: int) -> np.ndarray:
-  """Distance [N] of each point to its k-th nearest other point of the same set."""
+def kth_neighbor_distance(points: np.ndarray, k: int) -> np.ndarray:
+  """Distance [N] float32 of each point [N, D] to its k-th nearest other point of the same set."""
   distances, _ = nearest_neighbors(points, points, k=k + 1)
   return distances[:, k]
 
@@ -202,7 +202,8 @@ def _within_any_ball(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray
   return inside
 
 
-def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3) -> tuple[float, float]:
+def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3,
+                     real_radii: np.ndarray | None = None) -> tuple[float, float]:
   """Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN balls.
 
   Precision: the fraction of generated samples inside the real manifold (the
@@ -212,13 +213,16 @@ def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: in
   Args:
     real_features: [N, D]; fake_features: [M, D].
     k: the neighbour that sets each ball's radius (3 in the paper).
+    real_radii: optional [N], `kth_neighbor_distance(real_features, k)` computed once
+      for a fixed real set (it is the costly part).
   Returns:
     (precision, recall), each in [0, 1].
   """
   real = _as_matrix(real_features, "real_features")
   fake = _as_matrix(fake_features, "fake_features")
-  precision = _within_any_ball(fake, real, _kth_neighbor_distance(real, k)).mean()
-  recall = _within_any_ball(real, fake, _kth_neighbor_distance(fake, k)).mean()
+  radii = kth_neighbor_distance(real, k) if real_radii is None else real_radii
+  precision = _within_any_ball(fake, real, radii).mean()
+  recall = _within_any_ball(real, fake, kth_neighbor_distance(fake, k)).mean()
   return float(precision), float(recall)
 
 
