@@ -31,6 +31,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       g_ema_decay=0.0,          # > 0: samples come from a moving average of G's parameters with this decay
       optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum
       learning_rate=2e-4,
+      lr_decay_epochs=0,        # > 0: cosine decay of the learning rate to 10% over this many epochs (adam, sgd_momentum)
       d_learning_rate=0.0,      # > 0: D's own learning rate (TTUR, Heusel et al. 2017); adam and sgd_momentum only
       label_smoothing=0.0,      # one-sided: D's target on real images is 1 - label_smoothing (Salimans et al. 2016)
       b1=0.5,

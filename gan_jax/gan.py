@@ -176,19 +176,22 @@ def optimizers_for(config: ml_collections.ConfigDict) -> dict:
 
   With config.d_learning_rate > 0, D's optimizer uses that learning rate and G's
   config.learning_rate: the two time-scale update rule (TTUR, Heusel et al. 2017).
+  With config.lr_decay_epochs, both decay (see make_optimizer) over that many epochs
+  of the 60,000 training images (D's optimizer counts its k_d_steps updates per step).
 
   Raises:
     ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer), or a
       d_learning_rate with an optimizer of fixed learning rate (tutorial, dcgan_paper).
   """
-  tx = make_optimizer(config)
-  d_tx = tx
+  steps = data.steps_per_epoch(data.SPLIT_FILES["train"][2], config.batch_size * config.k_d_steps)
+  tx = make_optimizer(config, updates_per_epoch=steps)
+  d_config = config
   if config.get("d_learning_rate"):
     if config.optimizer not in ("adam", "sgd_momentum"):
       raise ConfigError(f"--config.d_learning_rate needs --optimizer=adam or sgd_momentum, not {config.optimizer!r}")
     d_config = ml_collections.ConfigDict(config.to_dict())
     d_config.learning_rate = config.d_learning_rate
-    d_tx = make_optimizer(d_config)
+  d_tx = make_optimizer(d_config, updates_per_epoch=steps * config.k_d_steps)
   return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, ("generator",))}
 
 

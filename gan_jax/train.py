@@ -156,7 +156,10 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
   return train_step
 
 
-def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+LR_DECAY_FLOOR = 0.1  # a decayed learning rate ends at this fraction of config.learning_rate
+
+
+def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0) -> optax.GradientTransformation:
   """The optimizer named by config.optimizer (for a GAN, one per player).
 
   "tutorial": Adam, learning rate 1e-4 (the TF DCGAN tutorial).
@@ -164,18 +167,32 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
   "adam": Adam with config.learning_rate, config.b1, config.b2.
   "sgd_momentum": SGD with config.learning_rate and config.momentum (Goodfellow et al. 2014).
 
+  With config.lr_decay_epochs > 0 ("adam" and "sgd_momentum"), the learning rate
+  follows a cosine from config.learning_rate down to LR_DECAY_FLOOR times it over
+  that many epochs (Loshchilov & Hutter 2017, SGDR, without restarts), then stays there.
+
+  Args:
+    config: the fields above.
+    updates_per_epoch: this optimizer's updates in one epoch (needed with lr_decay_epochs).
   Raises:
-    ConfigError: unknown name.
+    ConfigError: unknown name, or lr_decay_epochs with a fixed-rate optimizer.
   """
   name = config.optimizer
+  decay_epochs = config.get("lr_decay_epochs", 0)
+  if decay_epochs and name not in ("adam", "sgd_momentum"):
+    raise ConfigError(f"--config.lr_decay_epochs needs --optimizer=adam or sgd_momentum, not {name!r}")
+  learning_rate = config.learning_rate
+  if decay_epochs:
+    learning_rate = optax.cosine_decay_schedule(config.learning_rate, decay_epochs * updates_per_epoch,
+                                                alpha=LR_DECAY_FLOOR)
   if name == "tutorial":
     return optax.adam(1e-4)
   if name == "dcgan_paper":
     return optax.adam(2e-4, b1=0.5)
   if name == "adam":
-    return optax.adam(config.learning_rate, b1=config.b1, b2=config.b2)
+    return optax.adam(learning_rate, b1=config.b1, b2=config.b2)
   if name == "sgd_momentum":
-    return optax.sgd(config.learning_rate, momentum=config.momentum)
+    return optax.sgd(learning_rate, momentum=config.momentum)
   raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam or sgd_momentum")
 
 

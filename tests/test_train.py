@@ -131,3 +131,23 @@ def test_generator_moving_average_follows_the_generator():
   assert "generator_ema" not in str(jax.tree_util.tree_structure(two.opt_state))
   with pytest.raises(ConfigError, match="g_ema_decay"):
     gan.averages_for(tiny_dcgan_config(g_ema_decay=1.0))
+
+
+def test_learning_rate_decays_by_cosine_to_its_floor():
+  import jax.numpy as jnp
+  import ml_collections
+  from gan_jax.train import LR_DECAY_FLOOR, make_optimizer
+  config = ml_collections.ConfigDict(dict(optimizer="sgd_momentum", learning_rate=0.5, momentum=0.0,
+                                          lr_decay_epochs=2))
+  tx = make_optimizer(config, updates_per_epoch=2)  # decays over 4 updates
+  params = {"w": jnp.zeros(())}
+  state = tx.init(params)
+  steps = []
+  for _ in range(6):
+    updates, state = tx.update({"w": jnp.ones(())}, state, params)
+    steps.append(-float(updates["w"]))
+  np.testing.assert_allclose(steps[0], 0.5, rtol=1e-6)
+  np.testing.assert_allclose(steps[2], 0.5 * (LR_DECAY_FLOOR + (1 - LR_DECAY_FLOOR) * 0.5), rtol=1e-5)  # half way
+  np.testing.assert_allclose(steps[4:], [0.5 * LR_DECAY_FLOOR] * 2, rtol=1e-5)
+  with pytest.raises(ConfigError, match="lr_decay_epochs"):
+    make_optimizer(ml_collections.ConfigDict(dict(optimizer="tutorial", lr_decay_epochs=1)), 10)
