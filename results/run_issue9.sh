@@ -11,13 +11,19 @@ BASE="--config.generator_features=(128,64) --config.discriminator_features=(64,1
   --config.leaky_relu_slope=0.2 --batch_size=64 --optimizer=dcgan_paper --d_dropout=0.3 --eval_every_epochs=1
   --config.g_ema_decay=0 --config.num_epochs=1 --config.log_every_steps=10 --config.checkpoint_every_steps=1000"
 # One search run: 1 epoch (2 where --num_epochs=2 resumes it), FID of 2,000 samples every half epoch.
-search() { name=$1; shift; python -m experiments.dcgan --workdir=runs/search/$name $D $BASE "$@"; bash results/collect.sh runs/search/$name search/$name; }
+# Kept in results/search/NAME: config.json, metrics.jsonl and the last sample grid (python results/search_table.py).
+search() {
+  name=$1; shift
+  python -m experiments.dcgan --workdir=runs/search/$name $D $BASE "$@"
+  mkdir -p results/search/$name
+  cp runs/search/$name/config.json runs/search/$name/metrics.jsonl "$(ls runs/search/$name/samples_epoch_*.png | tail -1)" results/search/$name/
+}
 # The later rows start from the best point found so far: batch 16, Adam 8e-4, moving-average G.
 E="--batch_size=16 --d_dropout=0 --optimizer=adam --config.learning_rate=8e-4 --config.b1=0.5 --config.g_ema_decay=0.999 --config.eval_every_steps=1875"
 
 case ${1:-} in
 search)
-  search base           --config.eval_every_steps=0
+  search base           --config.eval_every_steps=0   # (made as runs/probe_a, before the flag existed)
   search nodrop          --d_dropout=0 --config.eval_every_steps=469
   search bnd             --d_dropout=0 --config.d_batch_norm=true --config.eval_every_steps=469
   search b32             --d_dropout=0 --batch_size=32 --config.eval_every_steps=938
@@ -47,6 +53,12 @@ search)
   search e_kd2           $E --k_d_steps=2 --config.eval_every_steps=938
   search e_k5            $E --config.kernel_size=5
   search e_k5            $E --config.kernel_size=5 --num_epochs=2
+  search e_k5_decay      $E --config.kernel_size=5 --config.lr_decay_epochs=2 --num_epochs=2
+  search e_k5_ema9995    $E --config.kernel_size=5 --config.g_ema_decay=0.9995 --num_epochs=2
+  search f_b8_k5         --batch_size=8 --d_dropout=0 --optimizer=adam --config.learning_rate=4e-4 --config.b1=0.5 --config.g_ema_decay=0.9995 --config.kernel_size=5 --config.eval_every_steps=3750 --num_epochs=2
+  # Stopped early (see results/README.md): e_k5_gwide after half an epoch, e_k5_d3 at 79 images/s.
+  search e_k5_gwide      $E --config.kernel_size=5 --config.generator_features="(256,128)" --num_epochs=2
+  search e_k5_d3         $E --config.kernel_size=5 --config.discriminator_features="(64,128,256)" --num_epochs=2
   ;;
 final)  # the README's main command with its defaults (the fast recipe), 2 epochs, seeds 0 and 1, then 10,000-sample scores
   for seed in 0 1; do
@@ -57,8 +69,8 @@ final)  # the README's main command with its defaults (the fast recipe), 2 epoch
   ;;
 time)  # FID against training minutes: the fast DCGAN against the MLP GAN, MNIST and Fashion-MNIST
   run dcgan_fast_fashion experiments.dcgan --workdir=runs/dcgan_fast_fashion --dataset=fashion_mnist --num_epochs=2
-  run gan_mlp_mnist_ttq experiments.gan_mlp --workdir=runs/gan_mlp_mnist_ttq --num_epochs=15 --eval_every_epochs=1
-  run gan_mlp_fashion_ttq experiments.gan_mlp --workdir=runs/gan_mlp_fashion_ttq --dataset=fashion_mnist --num_epochs=15 --eval_every_epochs=1
+  run gan_mlp_mnist_ttq experiments.gan_mlp --workdir=runs/gan_mlp_mnist_ttq --num_epochs=10 --eval_every_epochs=1
+  run gan_mlp_fashion_ttq experiments.gan_mlp --workdir=runs/gan_mlp_fashion_ttq --dataset=fashion_mnist --num_epochs=10 --eval_every_epochs=1
   python -m experiments.time_to_quality --out=results/time_to_quality.png --data_dir=../shared/data \
     --run="mnist:DCGAN (fast recipe):runs/dcgan_fast_seed0" --run="mnist:MLP GAN:runs/gan_mlp_mnist_ttq" \
     --run="fashion_mnist:DCGAN (fast recipe):runs/dcgan_fast_fashion" --run="fashion_mnist:MLP GAN:runs/gan_mlp_fashion_ttq"

@@ -24,7 +24,11 @@ SHORT = dict(generator_features="G", discriminator_features="D", kernel_size="ke
              k_d_steps="k", d_learning_rate="D lr", g_ema_decay="G EMA", lr_decay_epochs="lr decay epochs")
 
 
+DEFAULT_FEATURES = dict(generator_features=[256, 128, 64], discriminator_features=[64, 128])  # () means these
+
+
 def changes(config: dict) -> str:
+  config = {**config, **{k: v for k, v in DEFAULT_FEATURES.items() if not config.get(k)}}
   if config["optimizer"] != BASE["optimizer"]:
     opt = config["optimizer"]
     text = ["Adam 1e-4 (tutorial)" if opt == "tutorial" else f"Adam {config['learning_rate']:g}"]
@@ -53,8 +57,12 @@ def main() -> None:
     fids = " / ".join(f"{by_epoch[e]['test_fid']:.1f}" if e in by_epoch else "-" for e in (0.5, 1.0, 1.5, 2.0))
     last = scored[-1]
     rate = statistics.median(r["images_per_sec"] for r in records if "images_per_sec" in r)
+    if "train_seconds" in last:
+      minutes = f"{last['train_seconds'] / 60:.1f}"
+    else:  # made before train_seconds existed: wall clock, evaluation included
+      minutes = f"{(last['time'] - records[0]['time']) / 60:.1f} (wall)"
     rows.append((last["test_fid"], f"| `{os.path.basename(directory)}` | {changes(config)} | {fids} | "
-                 f"{last['test_classes_covered']} | {last['test_recall']:.2f} | {last['train_seconds'] / 60:.1f} | "
+                 f"{last['test_classes_covered']} | {last['test_recall']:.2f} | {minutes} | "
                  f"{rate:.0f} |"))
   for _, row in sorted(rows, key=lambda r: -r[0]):
     print(row)
