@@ -69,8 +69,8 @@ final)  # the README's main command with its defaults (the fast recipe), 2 epoch
   ;;
 time)  # FID against training minutes: the fast DCGAN against the MLP GAN, MNIST and Fashion-MNIST
   run dcgan_fast_fashion experiments.dcgan --workdir=runs/dcgan_fast_fashion --dataset=fashion_mnist --num_epochs=2
-  run gan_mlp_mnist_ttq experiments.gan_mlp --workdir=runs/gan_mlp_mnist_ttq --num_epochs=10 --eval_every_epochs=1
-  run gan_mlp_fashion_ttq experiments.gan_mlp --workdir=runs/gan_mlp_fashion_ttq --dataset=fashion_mnist --num_epochs=10 --eval_every_epochs=1
+  run gan_mlp_mnist_ttq experiments.gan_mlp --workdir=runs/gan_mlp_mnist_ttq --num_epochs=20 --eval_every_epochs=1
+  run gan_mlp_fashion_ttq experiments.gan_mlp --workdir=runs/gan_mlp_fashion_ttq --dataset=fashion_mnist --num_epochs=20 --eval_every_epochs=1
   python -m experiments.time_to_quality --out=results/time_to_quality.png --data_dir=../shared/data \
     --run="mnist:DCGAN (fast recipe):runs/dcgan_fast_seed0" --run="mnist:MLP GAN:runs/gan_mlp_mnist_ttq" \
     --run="fashion_mnist:DCGAN (fast recipe):runs/dcgan_fast_fashion" --run="fashion_mnist:MLP GAN:runs/gan_mlp_fashion_ttq"
