@@ -7,6 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+from gan_jax import configs
 from tests.conftest import DATA_DIR
 from tests.helpers import run_module
 
@@ -92,9 +93,11 @@ def test_unknown_dataset_is_one_line(tmp_path):
 def test_recipes_and_overrides_on_top_of_them(run_dir, tmp_path):
   with open(run_dir / "config.json") as f:
     fast = json.load(f)
-  # The default recipe; --batch_size and --config.* apply on top of it.
-  assert (fast["recipe"], fast["kernel_size"], fast["optimizer"], fast["batch_size"]) == ("fast", 4, "dcgan_paper", 16)
-  assert fast["generator_features"] == [16, 8, 8]
+  # The default recipe; --config.* apply on top of it.
+  recipe = configs.dcgan("fast")
+  assert (fast["recipe"], fast["kernel_size"], fast["optimizer"], fast["g_ema_decay"]) == (
+      "fast", recipe.kernel_size, recipe.optimizer, recipe.g_ema_decay)
+  assert fast["generator_features"] == [16, 8, 8] != list(recipe.generator_features)
   result = _train(tmp_path / "tutorial", "--recipe=tf_tutorial", "--max_steps=1")
   assert result.returncode == 0, result.stderr
   with open(tmp_path / "tutorial" / "config.json") as f:
