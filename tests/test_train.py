@@ -39,9 +39,13 @@ def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   chex.assert_trees_all_equal(resumed, uninterrupted)  # bitwise
   logged = [r["step"] for r in MetricsLog(str(tmp_path / "metrics.jsonl")).read()]
   assert logged == [1, 2, 3, 4]
-  strip = lambda records: [{k: v for k, v in r.items() if k not in ("images_per_sec", "time")} for r in records]
+  timing = ("images_per_sec", "time", "train_seconds")
+  strip = lambda records: [{k: v for k, v in r.items() if k not in timing} for r in records]
   assert strip(MetricsLog(str(tmp_path / "metrics.jsonl")).read()) == strip(
       MetricsLog(f"{workdir}/metrics.jsonl").read())
+  # The training clock carries on from the first sitting's last record.
+  seconds = [r["train_seconds"] for r in MetricsLog(str(tmp_path / "metrics.jsonl")).read()]
+  assert seconds == sorted(seconds) and seconds[2] > seconds[1] > 0
 
 
 def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
