@@ -21,7 +21,8 @@ from gan_jax import data, experiment, losses, metrics, parallel, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import (MetricsLog, ParamAverage, Phase, TrainState, create_train_state, example_keys,
+                           make_optimizer)
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -386,5 +387,6 @@ def _build(ctx: experiment.Context) -> experiment.Model:
   return experiment.Model(
       init_state=lambda: init_state(config, generator, discriminator),
       phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config)),
-      optimizers=optimizers_for(config), averages=averages_for(config), examples_per_step=config.batch_size * k, make_batch=make_batch,
+      optimizers=optimizers_for(config), averages=averages_for(config), examples_per_step=config.batch_size * k,
+      make_batch=make_batch,
       epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)
