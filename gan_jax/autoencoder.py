@@ -165,10 +165,11 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   of the first config.kmeans_examples test images, and of their raw pixels for
   comparison); code_scatter.png.
   """
-  return experiment.run(config, workdir, _build)
+  return experiment.run(config, workdir, build_model)
 
 
-def _build(ctx: experiment.Context) -> experiment.Model:
+def build_model(ctx: experiment.Context) -> experiment.Model:
+  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
   config, workdir = ctx.config, ctx.workdir
   encoder, decoder = build_modules(config)
   test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)

@@ -25,7 +25,10 @@ from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainClock, TrainStat
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
                     "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
-                    "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe")
+                    "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients")
+# Fields added after runs were made, with the value those runs had: a saved config without
+# the field is compared as if it held this value.
+LEGACY_VALUES = {"conv_gradients": "autodiff", "precision": "f32"}
 
 
 class Model(NamedTuple):
@@ -82,6 +85,8 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
     saved = json.load(f)
   new = json.loads(config.to_json())
   for name in sorted(set(saved) | set(new)):
+    if name not in saved and name in LEGACY_VALUES:
+      saved[name] = LEGACY_VALUES[name]
     if name not in saved and not new[name]:
       continue  # a field added after the run was made, left at its "off" value (False, 0, "")
     if name not in RESUMABLE_FIELDS and saved.get(name) != new.get(name):
@@ -95,6 +100,26 @@ def write_json(path: str, obj: Any) -> None:
   with open(tmp, "w") as f:
     json.dump(obj, f, indent=2, sort_keys=True)
   os.replace(tmp, path)
+
+
+def compiled_train_step(model: Model, dp: parallel.DataParallel) -> Callable[[Any, Any], tuple[Any, dict]]:
+  """The model's train step, wrapped for dp's devices (jax.jit over a mesh, or jax.pmap)."""
+  return dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages))
+
+
+def batch_feeder(model: Model, images: np.ndarray, labels: np.ndarray, seed: int) -> Callable[[int], Any]:
+  """step -> the host batch of that step: a fresh permutation of the training images every epoch, from seed."""
+  data_key = jax.random.fold_in(jax.random.key(seed), 2)
+  steps_per_epoch = data.steps_per_epoch(len(images), model.examples_per_step)
+
+  @functools.lru_cache(maxsize=2)
+  def epoch_indices(epoch: int) -> np.ndarray:
+    return data.epoch_batch_indices(data_key, epoch, len(images), model.examples_per_step)
+
+  def get_batch(step: int) -> Any:
+    idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
+    return model.make_batch(images[idx], labels[idx])
+  return get_batch
 
 
 def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Context], Model]) -> dict:
@@ -137,16 +162,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
-  train_step = dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages))
-  data_key = jax.random.fold_in(jax.random.key(config.seed), 2)
-
-  @functools.lru_cache(maxsize=2)
-  def epoch_indices(epoch: int) -> np.ndarray:
-    return data.epoch_batch_indices(data_key, epoch, len(images), model.examples_per_step)
-
-  def get_batch(step: int) -> Any:
-    idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
-    return model.make_batch(images[idx], labels[idx])
+  train_step = compiled_train_step(model, dp)
+  get_batch = batch_feeder(model, images, labels, config.seed)
 
   def evaluate(step: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:

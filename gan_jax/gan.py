@@ -34,16 +34,22 @@ def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax
                  collective: Collective = parallel.SINGLE_DEVICE) -> tuple[jax.Array, Any]:
   """D's logits [B] on x [B, ...] in train mode, and D's updated BatchNorm statistics.
 
-  Without BatchNorm (batch_stats == {}), D is applied example by example under
-  `vmap`, each example with its own dropout key: the masks are then independent
-  of the device count (see `gan_jax.train.example_keys`), and this is the same
-  function as applying D to the batch. With BatchNorm, D is applied to the whole
+  Without BatchNorm (batch_stats == {}), each example gets its own dropout key, so
+  the masks are independent of the device count (see `gan_jax.train.example_keys`):
+  a DCGAN D with fast convolution gradients (conv_gradients="fast") takes the
+  batch and the per-example keys; any other D is applied example by example
+  under `vmap`. With BatchNorm, D is applied to the whole
   batch (its statistics couple the examples) with the key's one dropout stream.
   """
   if batch_stats:
     logits, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
                                           rngs={"dropout": key}, mutable=["batch_stats"])
     return logits, updates["batch_stats"]
+  if getattr(discriminator, "conv_gradients", "autodiff") == "fast":
+    # gan_jax.models.conv's custom gradients want the whole batch (under vmap its weight
+    # gradient would be formed per example); D draws per-example dropout masks itself.
+    keys = example_keys(key, x.shape[0], collective)
+    return discriminator.apply({"params": params}, x, train=True, example_keys=keys), {}
 
   def one(x_i, key_i):
     return discriminator.apply({"params": params}, x_i[None], train=True, rngs={"dropout": key_i})[0]
@@ -315,7 +321,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   Raises:
     GanJaxError subclasses for bad input (see gan_jax.errors).
   """
-  result = experiment.run(config, workdir, _build)
+  result = experiment.run(config, workdir, build_model)
   if jax.process_index() == 0:
     print(summary(workdir, result["steps"], result["epochs"], MetricsLog(
         os.path.join(workdir, "metrics.jsonl")).read(), config.eval_samples))
@@ -347,7 +353,8 @@ def summary(workdir: str, steps: int, epochs: float, records: list[dict], eval_s
   return "\n".join(lines)
 
 
-def _build(ctx: experiment.Context) -> experiment.Model:
+def build_model(ctx: experiment.Context) -> experiment.Model:
+  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
   config, workdir = ctx.config, ctx.workdir
   generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
   discriminator = build_discriminator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)

@@ -145,10 +145,11 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   z ~ N(0, I)); curves.png; reconstructions.png, latent_manifold.png (2-D latents),
   latent_scatter.png.
   """
-  return experiment.run(config, workdir, _build)
+  return experiment.run(config, workdir, build_model)
 
 
-def _build(ctx: experiment.Context) -> experiment.Model:
+def build_model(ctx: experiment.Context) -> experiment.Model:
+  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
   config, workdir = ctx.config, ctx.workdir
   encoder, decoder = build_modules(config)
   test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)

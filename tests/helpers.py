@@ -11,9 +11,11 @@ from tests.conftest import DATA_DIR, REPO
 
 
 def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
-  """The TF-tutorial DCGAN config with narrow layers and a small batch: seconds per test on CPU."""
+  """The TF-tutorial DCGAN config with narrow layers, a small batch and the default (fast) convolution
+  gradients: seconds per test on CPU."""
   config = configs.dcgan("tf_tutorial")
   config.update(dict(generator_features=(16, 8, 8), discriminator_features=(8, 16), batch_size=16,
+                     conv_gradients="fast",
                      data_dir=DATA_DIR, log_every_steps=1, show_progress=False, checkpoint_every_steps=2))
   config.update(overrides)
   return config

@@ -118,3 +118,64 @@ def test_discriminator_batch_norm_uses_batch_statistics_in_training():
   other, _ = discriminator.apply(variables, x.at[1:].set(0.0), train=True, mutable=["batch_stats"])
   assert abs(float(logits[0] - other[0])) > 1e-4
   assert not jnp.allclose(updates["batch_stats"]["bn_1"]["mean"], variables["batch_stats"]["bn_1"]["mean"])
+
+
+@pytest.mark.parametrize("c_in,c_out,kernel,stride,size", [
+    (1, 8, 5, 2, 28),   # D's first conv
+    (6, 7, 5, 2, 14),   # D's second
+    (5, 6, 5, 1, 7),    # stride 1
+    (3, 4, 4, 2, 14),   # kernel 4
+    (2, 3, 3, 3, 8),    # stride 3, a size the stride does not divide
+    (2, 3, 5, 2, 9),
+])
+def test_fast_conv2d_equals_xla_in_value_and_gradients(c_in, c_out, kernel, stride, size):
+  from gan_jax.models import conv as fast_conv
+  x = jax.random.normal(jax.random.key(0), (3, size, size, c_in))
+  w = jax.random.normal(jax.random.key(1), (kernel, kernel, c_in, c_out))
+  padding = [fast_conv.same_padding(size, kernel, stride)] * 2
+
+  def reference(x, w):
+    return jax.lax.conv_general_dilated(x, w, (stride, stride), padding, dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  y_ref, vjp_ref = jax.vjp(reference, x, w)
+  y_new, vjp_new = jax.vjp(lambda x, w: fast_conv.conv2d(x, w, stride, padding), x, w)
+  chex.assert_trees_all_equal(y_new, y_ref)  # the forward pass is XLA's own
+  dy = jax.random.normal(jax.random.key(2), y_ref.shape)
+  for new, ref in zip(vjp_new(dy), vjp_ref(dy)):
+    scale = float(jnp.max(jnp.abs(ref)))
+    chex.assert_trees_all_close(new / scale, ref / scale, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel_size", [4, 5])
+def test_dcgan_discriminator_is_the_same_function_with_fast_and_autodiff_conv_gradients(kernel_size):
+  """Both gradient forms build the same parameters and give the same logits and gradients (to 1e-5)."""
+  x = jax.random.uniform(jax.random.key(0), (6, 28, 28, 1), minval=-1, maxval=1)
+  models = {g: DCGANDiscriminator(conv_gradients=g, kernel_size=kernel_size) for g in ("autodiff", "fast")}
+  variables = models["autodiff"].init(jax.random.key(1), x, train=False)
+  chex.assert_trees_all_equal(models["fast"].init(jax.random.key(1), x, train=False), variables)
+  weights = jnp.arange(6.0) - 2.5
+
+  def loss(gradients, params, x):
+    return jnp.sum(weights * jnp.tanh(models[gradients].apply({"params": params}, x, train=False)))
+
+  values = {g: jax.value_and_grad(loss, argnums=(1, 2))(g, variables["params"], x) for g in models}
+  chex.assert_trees_all_close(values["fast"][0], values["autodiff"][0], rtol=1e-5)
+  ref_scale = jax.tree.map(lambda a: jnp.max(jnp.abs(a)) + 1e-30, values["autodiff"][1])
+  chex.assert_trees_all_close(jax.tree.map(lambda a, s: a / s, values["fast"][1], ref_scale),
+                              jax.tree.map(lambda a, s: a / s, values["autodiff"][1], ref_scale), atol=1e-5)
+
+
+def test_per_example_dropout_masks_depend_on_the_example_key_only():
+  """With example_keys, example i's dropout masks come from keys[i]: the same whatever batch it is in."""
+  from gan_jax.train import example_keys
+  discriminator = DCGANDiscriminator(conv_gradients="fast")
+  x = jax.random.normal(jax.random.key(0), (6, 28, 28, 1))
+  variables = discriminator.init(jax.random.key(1), x, train=False)
+  keys = example_keys(jax.random.key(2), 6)
+  whole = discriminator.apply(variables, x, train=True, example_keys=keys)
+  halves = [discriminator.apply(variables, x[i:i + 3], train=True, example_keys=keys[i:i + 3]) for i in (0, 3)]
+  chex.assert_trees_all_close(jnp.concatenate(halves), whole, atol=1e-6)
+  assert not jnp.allclose(whole, discriminator.apply(variables, x, train=True,
+                                                     example_keys=example_keys(jax.random.key(3), 6)))
+  chex.assert_trees_all_equal(discriminator.apply(variables, x, train=False, example_keys=keys),
+                              discriminator.apply(variables, x, train=False))

@@ -30,9 +30,11 @@ def _run_steps(config, dp, batches):
   return dp.get_state(state)
 
 
-# The tutorial's DCGAN (dropout 0.3 on); the fast recipe's (4x4 kernels, label smoothing);
-# D with BatchNorm, whose batch statistics must be those of the global batch.
-VARIANTS = {"tutorial": {}, "fast": dict(kernel_size=4, leaky_relu_slope=0.2, d_dropout=0.0, label_smoothing=0.1),
+# The tutorial's DCGAN (dropout 0.3 on; XLA's conv gradients, and the fast ones with per-example
+# dropout masks drawn inside D); the fast recipe's (4x4 kernels, label smoothing); D with BatchNorm,
+# whose batch statistics must be those of the global batch.
+VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"), "tutorial": {},
+            "fast": dict(kernel_size=4, leaky_relu_slope=0.2, d_dropout=0.0, label_smoothing=0.1),
             "d_batch_norm": dict(d_dropout=0.0, d_batch_norm=True)}
 
 

@@ -6,7 +6,7 @@ import flax.linen as nn
 import ml_collections
 
 from gan_jax.errors import ConfigError
-from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.dcgan import CONV_GRADIENTS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHITECTURES = ("dcgan", "mlp")
@@ -23,6 +23,13 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
     options["leaky_relu_slope"] = config.leaky_relu_slope
   if config.arch == "dcgan" and config.get("kernel_size"):
     options["kernel_size"] = config.kernel_size
+  if config.arch == "dcgan":
+    gradients = config.get("conv_gradients", "autodiff")
+    if gradients not in CONV_GRADIENTS:
+      raise ConfigError(f"unknown --config.conv_gradients={gradients!r}; choose one of {', '.join(CONV_GRADIENTS)}")
+    if gradients == "fast" and config.get("conv_transpose", "subpixel") != "subpixel":
+      raise ConfigError("--config.conv_gradients=fast needs --config.conv_transpose=subpixel")
+    options["conv_gradients"] = gradients
   return options
 
 
@@ -37,6 +44,7 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
     ConfigError: unknown arch.
   """
   options = _options(config, "generator_features")
+  options.pop("conv_gradients", None)  # G's sub-pixel layers are fast with autodiff (gan_jax.models.conv)
   if config.arch == "dcgan":
     return DCGANGenerator(conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name, **options)
   return MLPGenerator(**options)

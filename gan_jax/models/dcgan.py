@@ -24,13 +24,17 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import SubPixelConvTranspose
+from gan_jax.models.layers import Conv, SubPixelConvTranspose
 
 _KERNEL_INIT = nn.initializers.xavier_uniform()
 
 
+CONV_GRADIENTS = ("autodiff", "fast")
+
+
 def _conv_transpose(impl: str, features: int, kernel_size: int, strides: int, name: str) -> nn.Module:
-  """A k x k "SAME" transposed convolution without bias, in the chosen form."""
+  """A k x k "SAME" transposed convolution without bias, in the chosen form (its sub-pixel form's
+  gradients are those of a stride-1 convolution: fast with autodiff, see gan_jax.models.conv)."""
   kernel = (kernel_size, kernel_size)
   if impl == "subpixel":
     return SubPixelConvTranspose(features, kernel, (strides, strides), use_bias=False,
@@ -39,6 +43,32 @@ def _conv_transpose(impl: str, features: int, kernel_size: int, strides: int, na
     return nn.ConvTranspose(features, kernel, (strides, strides), padding="SAME", use_bias=False,
                             kernel_init=_KERNEL_INIT, name=name)
   raise ValueError(f"conv_transpose must be 'subpixel' or 'xla', got {impl!r}")
+
+
+def _conv(features: int, kernel_size: int, strides: int, use_bias: bool, name: str, gradients: str) -> nn.Module:
+  """A k x k "SAME" convolution: flax's (autodiff gradients) or gan_jax.models.conv's (fast gradients)."""
+  kernel = (kernel_size, kernel_size)
+  if gradients == "autodiff":
+    return nn.Conv(features, kernel, strides=(strides, strides), padding="SAME", use_bias=use_bias,
+                   kernel_init=_KERNEL_INIT, name=name)
+  return Conv(features, kernel, (strides, strides), use_bias=use_bias, kernel_init=_KERNEL_INIT, name=name)
+
+
+def conv_layer(kind: str, features: int, kernel_size: int, strides: int, gradients: str = "fast",
+               name: str = "layer") -> nn.Module:
+  """One convolution as the DCGAN modules build it: kind "conv" (D's, with bias) or "deconv"
+  (G's transposed convolution, sub-pixel form, no bias); used by benchmarks.run --layers.
+
+  Raises:
+    ValueError: unknown kind or gradients.
+  """
+  if gradients not in CONV_GRADIENTS:
+    raise ValueError(f"conv gradients must be one of {CONV_GRADIENTS}, got {gradients!r}")
+  if kind == "conv":
+    return _conv(features, kernel_size, strides, True, name, gradients)
+  if kind == "deconv":
+    return _conv_transpose("subpixel", features, kernel_size, strides, name)
+  raise ValueError(f"kind must be 'conv' or 'deconv', got {kind!r}")
 
 
 class DCGANGenerator(nn.Module):
@@ -102,6 +132,16 @@ class DCGANGenerator(nn.Module):
     return jnp.tanh(h)
 
 
+def _example_dropout(h: jax.Array, rate: float, example_keys: jax.Array, layer: int) -> jax.Array:
+  """Inverted dropout of h [B, ...] whose mask for example i is drawn from example_keys[i] and `layer` alone,
+  so it does not depend on how the batch is split across devices."""
+  if rate == 0.0:
+    return h
+  keep = 1.0 - rate
+  masks = jax.vmap(lambda k: jax.random.bernoulli(jax.random.fold_in(k, layer), keep, h.shape[1:]))(example_keys)
+  return jnp.where(masks, h / keep, jnp.zeros_like(h))
+
+
 class DCGANDiscriminator(nn.Module):
   """D: image -> logit of "real", the TF-tutorial DCGAN discriminator.
 
@@ -114,6 +154,9 @@ class DCGANDiscriminator(nn.Module):
       al. 2016 (Section 3); the tutorial has none. In train mode it normalises
       with the statistics of the batch D is applied to and updates the running
       averages in "batch_stats" (mutable); otherwise it uses the running averages.
+    conv_gradients: "autodiff" (flax's nn.Conv, XLA's gradients) or "fast"
+      (gan_jax.models.layers.Conv: the same function and parameters, with a
+      sub-pixel input gradient; see gan_jax.models.conv).
     batch_norm_axis_name: as for DCGANGenerator.
   """
   features: Sequence[int] = (64, 128)
@@ -121,15 +164,18 @@ class DCGANDiscriminator(nn.Module):
   dropout_rate: float = 0.3
   leaky_relu_slope: float = 0.3
   batch_norm: bool = False
+  conv_gradients: str = "autodiff"
   batch_norm_axis_name: Optional[str] = None
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool = True, example_keys: Optional[jax.Array] = None) -> jax.Array:
     """Scores images.
 
     Args:
       x: [B, 28, 28, 1] float32 in [-1, 1].
-      train: True applies dropout and needs the "dropout" PRNG stream.
+      train: True applies dropout: with `example_keys`, example i's masks come from
+        example_keys[i] (folded with the layer index); else from the "dropout" PRNG stream.
+      example_keys: optional [B] typed PRNG keys, one per example (see gan_jax.train.example_keys).
     Returns:
       logits: [B] float32; D(x) = sigmoid(logits) is the probability that x is real.
     """
@@ -137,12 +183,14 @@ class DCGANDiscriminator(nn.Module):
     for i, f in enumerate(self.features):
       normalized = self.batch_norm and i > 0
       # A bias before BatchNorm is removed by it: its gradient is rounding noise, which Adam would amplify.
-      h = nn.Conv(f, (self.kernel_size, self.kernel_size), strides=(2, 2), padding="SAME", use_bias=not normalized,
-                  kernel_init=_KERNEL_INIT, name=f"conv_{i}")(h)
+      h = _conv(f, self.kernel_size, 2, not normalized, f"conv_{i}", self.conv_gradients)(h)
       if normalized:
         h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                          axis_name=self.batch_norm_axis_name if train else None, name=f"bn_{i}")(h)
       h = nn.leaky_relu(h, self.leaky_relu_slope)
-      h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+      if example_keys is not None:
+        h = _example_dropout(h, self.dropout_rate if train else 0.0, example_keys, i)
+      else:
+        h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
     return nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit")(h)[:, 0]

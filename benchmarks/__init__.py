@@ -1,0 +1,1 @@
+"""Speed benchmarks of gan_jax against equivalent PyTorch eager implementations (`python -m benchmarks.run`)."""

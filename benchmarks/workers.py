@@ -1,0 +1,259 @@
+"""The two sides of a benchmark: a JAX worker and a PyTorch worker, each in a process of its own.
+
+benchmarks.run starts one worker per framework and asks them in turn to time a
+window of steps, so the two never run at the same time and neither's thread pool
+spins while the other works. A worker answers (seconds, info) for each request.
+
+Requests (tuples sent over a multiprocessing pipe):
+  ("case", name, batch_size, precision, data_dir) -> builds a training step (see CASES).
+  ("window", steps)   -> seconds for `steps` steps, data feeding included, synchronised at the end.
+  ("layer", spec, batch_size, precision, mode, gradients) -> seconds per call of one conv layer (see
+      layer_specs); mode "forward" or "backward" (forward and both gradients); gradients "autodiff" or "fast"
+      (JAX only: gan_jax.models.dcgan.conv_layer).
+  ("stop",)
+"""
+
+import os
+import tempfile
+import time
+
+import numpy as np
+
+# name -> (gan_jax config factory name and args, default batch size, what it is)
+CASES = {
+    "dcgan_tutorial": (("dcgan", "tf_tutorial"), 256, "DCGAN, TF-tutorial layers (G 256-128-64, D 64-128, dropout)"),
+    "dcgan_fast": (("dcgan", "fast"), 256, "DCGAN, the fast recipe's layers (G 128-64, D 64-128, EMA G)"),
+    "dcgan_fast_b16": (("dcgan", "fast"), 16, "DCGAN, the fast recipe as the main command runs it (batch 16)"),
+    "gan_mlp": (("gan_mlp",), 100, "MLP GAN (Goodfellow et al. 2014), dropout in D"),
+    "vae": (("vae",), 128, "MLP VAE 784-512-256-2"),
+    "matmul": (None, 2048, "2048^3 float32 matrix product (GFLOP/s)"),
+}
+
+
+def case_config(name: str, batch_size: int, precision: str = "f32"):
+  """The gan_jax config of a benchmark case, at batch_size, on one device."""
+  from gan_jax import configs
+  factory = CASES[name][0]
+  config = getattr(configs, factory[0])(*factory[1:])
+  config.batch_size = batch_size
+  config.accelerator = "cpu" if os.environ.get("GAN_JAX_BENCH_ACCELERATOR") is None else \
+      os.environ["GAN_JAX_BENCH_ACCELERATOR"]
+  if "eval_every_epochs" in config:
+    config.eval_every_epochs = 0
+    config.eval_every_steps = 0
+  if "precision" in config:
+    config.precision = precision
+  return config
+
+
+def layer_specs(recipe: str) -> list[dict]:
+  """The convolutions of a DCGAN recipe's G and D at batch-independent shapes.
+
+  Each spec: name, kind ("conv" stride-2 of D, "deconv" transposed conv of G),
+  in/out channels, kernel size, stride, input side.
+  """
+  from gan_jax import configs
+  config = configs.dcgan(recipe)
+  k = config.kernel_size or 5
+  specs = []
+  from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
+  g = tuple(config.generator_features) or tuple(DCGANGenerator.features)
+  for i, f in enumerate(g[1:-1]):
+    specs.append(dict(name=f"G deconv_7x7{'' if i == 0 else '_' + str(i + 1)}", kind="deconv", c_in=g[i], c_out=f,
+                      k=k, stride=1, side=7))
+  specs.append(dict(name="G deconv_14x14", kind="deconv", c_in=g[-2], c_out=g[-1], k=k, stride=2, side=7))
+  specs.append(dict(name="G deconv_28x28", kind="deconv", c_in=g[-1], c_out=1, k=k, stride=2, side=14))
+  d = (1,) + (tuple(config.discriminator_features) or tuple(DCGANDiscriminator.features))
+  side = 28
+  for i in range(len(d) - 1):
+    specs.append(dict(name=f"D conv_{i}", kind="conv", c_in=d[i], c_out=d[i + 1], k=k, stride=2, side=side))
+    side //= 2
+  return specs
+
+
+def layer_flops(spec: dict, batch_size: int) -> float:
+  """Multiply-adds x 2 of the layer's forward pass (its backward costs about twice that)."""
+  if spec["kind"] == "conv":
+    out_side = spec["side"] // spec["stride"]
+  else:
+    out_side = spec["side"] * spec["stride"]
+  positions = out_side ** 2 if spec["kind"] == "conv" else spec["side"] ** 2
+  return 2.0 * batch_size * positions * spec["k"] ** 2 * spec["c_in"] * spec["c_out"]
+
+
+class JaxWorker:
+  """Times gan_jax's own train steps: experiment.compiled_train_step and experiment.batch_feeder, as a run uses them."""
+
+  def __init__(self):
+    import jax
+    self.jax = jax
+
+  def case(self, name, batch_size, precision, data_dir):
+    jax = self.jax
+    import jax.numpy as jnp
+    if name == "matmul":
+      n = batch_size
+      a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+      b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+      dot = jax.jit(jnp.dot)
+
+      def window(steps):
+        out = None
+        for _ in range(steps):
+          out = dot(a, b)
+        jax.block_until_ready(out)
+      self.window_fn, self.flops = window, 2.0 * n ** 3
+      return {}
+    from gan_jax import data, experiment, gan, parallel, vae
+    from gan_jax.train import MetricsLog
+    config = case_config(name, batch_size, precision)
+    images, labels = data.load(config.dataset, "train", data_dir=data_dir)
+    dp = parallel.DataParallel(config.parallelism, parallel.resolve_accelerator(config.accelerator))
+    tmp = tempfile.mkdtemp(prefix="gan_jax_bench_")
+    ctx = experiment.Context(config, tmp, dp, images, labels, MetricsLog(os.path.join(tmp, "metrics.jsonl")), False)
+    model = (vae if name == "vae" else gan).build_model(ctx)
+    state = dp.put_state(model.init_state())
+    step = experiment.compiled_train_step(model, dp)
+    get_batch = experiment.batch_feeder(model, images, labels, config.seed)
+    try:
+      cost = step.lower(state, dp.put_batch(get_batch(0))).compile().cost_analysis()
+      cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+      self.flops = float(cost["flops"])
+    except Exception:  # cost analysis is best effort: some backends give none
+      self.flops = None
+    self.state, self.i = state, 0
+
+    def window(steps):
+      state, metrics = self.state, None
+      for _ in range(steps):
+        state, metrics = step(state, dp.put_batch(get_batch(self.i)))
+        self.i += 1
+      jax.block_until_ready((state, metrics))
+      self.state = state
+    self.window_fn = window
+    return {"devices": str(dp.devices[0].platform), "flops": self.flops}
+
+  def layer(self, spec, batch_size, precision, mode, gradients="fast"):
+    jax = self.jax
+    import jax.numpy as jnp
+    from gan_jax.models import dcgan
+    module = dcgan.conv_layer(spec["kind"], spec["c_out"], spec["k"], spec["stride"], gradients=gradients)
+    x = jax.random.normal(jax.random.key(0), (batch_size, spec["side"], spec["side"], spec["c_in"]), jnp.float32)
+    params = module.init(jax.random.key(1), x)
+    y = module.apply(params, x)
+    cot = jax.random.normal(jax.random.key(2), y.shape, y.dtype)
+    if mode == "forward":
+      fn = jax.jit(module.apply)
+      args = (params, x)
+    else:
+      fn = jax.jit(jax.grad(lambda p, x: jnp.vdot(module.apply(p, x), cot), argnums=(0, 1)))
+      args = (params, x)
+    jax.block_until_ready(fn(*args))
+    return _time_calls(lambda: jax.block_until_ready(fn(*args)))
+
+
+class TorchWorker:
+  """Times the PyTorch eager baseline (benchmarks.torch_models) on the same data."""
+
+  def __init__(self):
+    import torch
+    self.torch = torch
+    torch.set_num_threads(os.cpu_count())
+
+  def case(self, name, batch_size, precision, data_dir):
+    torch = self.torch
+    torch.manual_seed(0)
+    autocast = precision == "bf16"
+    if name == "matmul":
+      n = batch_size
+      a, b = torch.randn(n, n), torch.randn(n, n)
+
+      def window(steps):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+          for _ in range(steps):
+            torch.mm(a, b)
+      self.window_fn = window
+      return {}
+    from benchmarks import torch_models
+    from gan_jax import data
+    config = case_config(name, batch_size, precision)
+    images, _ = data.load(config.dataset, "train", data_dir=data_dir)
+    to_range = data.to_unit_range if name == "vae" else data.to_gan_range
+    step = torch_models.VAEStep(config) if name == "vae" else torch_models.GanStep(config)
+    rng = np.random.default_rng(config.seed)
+    order = rng.permutation(len(images))
+    self.i = 0
+
+    def window(steps):
+      with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        for _ in range(steps):
+          start = (self.i * batch_size) % (len(images) - batch_size)
+          self.i += 1
+          x = torch.from_numpy(to_range(images[order[start:start + batch_size]])).permute(0, 3, 1, 2).contiguous()
+          step(x)
+    self.window_fn = window
+    return {"threads": torch.get_num_threads()}
+
+  def layer(self, spec, batch_size, precision, mode, gradients=None):
+    del gradients
+    torch = self.torch
+    from torch import nn
+    k, s = spec["k"], spec["stride"]
+    if spec["kind"] == "conv":
+      layer = nn.Conv2d(spec["c_in"], spec["c_out"], k, s, padding=(k - 1) // 2)
+    elif s == 1:
+      layer = nn.ConvTranspose2d(spec["c_in"], spec["c_out"], k, 1, padding=k // 2, bias=False)
+    else:
+      pad = (k - 1) // 2
+      layer = nn.ConvTranspose2d(spec["c_in"], spec["c_out"], k, 2, pad, 2 + 2 * pad - k, bias=False)
+    x = torch.randn(batch_size, spec["c_in"], spec["side"], spec["side"])
+    autocast = precision == "bf16"
+    if mode == "forward":
+      def call():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+          layer(x)
+    else:
+      x.requires_grad_(True)
+      with torch.no_grad():
+        cot = torch.randn_like(layer(x))
+
+      def call():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+          y = layer(x)
+        y.backward(cot)
+    call()
+    return _time_calls(call)
+
+
+def _time_calls(call, min_seconds: float = 0.5, max_calls: int = 50) -> float:
+  """Median seconds per call over at least min_seconds (after one untimed call)."""
+  call()
+  times = []
+  start = time.perf_counter()
+  while len(times) < max_calls and (time.perf_counter() - start < min_seconds or len(times) < 3):
+    t = time.perf_counter()
+    call()
+    times.append(time.perf_counter() - t)
+  return float(np.median(times))
+
+
+def serve(framework: str, conn) -> None:
+  """A worker's loop: answers requests from benchmarks.run until ("stop",)."""
+  worker = JaxWorker() if framework == "jax" else TorchWorker()
+  while True:
+    request = conn.recv()
+    try:
+      if request[0] == "stop":
+        conn.send(("ok", None))
+        return
+      if request[0] == "case":
+        conn.send(("ok", worker.case(*request[1:])))
+      elif request[0] == "window":
+        start = time.perf_counter()
+        worker.window_fn(request[1])
+        conn.send(("ok", time.perf_counter() - start))
+      elif request[0] == "layer":
+        conn.send(("ok", worker.layer(*request[1:])))
+    except Exception as e:  # reported to the parent, which prints it and goes on with the next case
+      import traceback
+      conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}"))
