@@ -30,7 +30,8 @@ from absl import app, flags
 
 from benchmarks import workers
 
-flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_fast", "dcgan_fast_b16", "gan_mlp", "vae", "matmul"],
+flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_tutorial_autodiff", "dcgan_fast", "dcgan_fast_b16", "gan_mlp",
+                            "vae", "matmul"],
                   f"cases to time: {', '.join(workers.CASES)}")
 flags.DEFINE_integer("rounds", 5, "timed windows per framework (alternating)")
 flags.DEFINE_float("window_seconds", 3.0, "target length of one timed window")
@@ -38,6 +39,7 @@ flags.DEFINE_integer("batch_size", 0, "batch size of every case (0: each case's 
 flags.DEFINE_enum("precision", "f32", ["f32", "bf16"], "f32, or bf16 (JAX's mixed precision; PyTorch's CPU autocast)")
 flags.DEFINE_bool("layers", False, "time each convolution of the DCGANs' G and D instead of whole steps")
 flags.DEFINE_list("recipes", ["tf_tutorial", "fast"], "with --layers: the DCGAN recipes whose layers are timed")
+flags.DEFINE_enum("device", "cpu", ["cpu", "gpu"], "where both frameworks run (JAX's backend, PyTorch's device)")
 flags.DEFINE_bool("torch", True, "also time PyTorch (needs `pip install -e '.[bench]'`)")
 flags.DEFINE_string("data_dir", None, "directory holding <dataset>/*.gz (else $GAN_JAX_DATA_DIR, cache, registries)")
 flags.DEFINE_string("out", None, "markdown file for the results (default results/benchmarks.md, or "
@@ -104,7 +106,7 @@ def time_case(name: str, batch_size: int, frameworks: list[str]) -> dict:
   try:
     steps = {}
     for fw, worker in pool.items():
-      info = worker.ask("case", name, batch_size, FLAGS.precision, FLAGS.data_dir)
+      info = worker.ask("case", name, batch_size, FLAGS.precision, FLAGS.data_dir, FLAGS.device)
       steps[fw] = _calibrate(worker, FLAGS.window_seconds)
       result[fw] = {"info": info, "steps": steps[fw], "seconds": []}
     for _ in range(FLAGS.rounds):
@@ -125,7 +127,7 @@ def steps_table(results: dict) -> list[str]:
   lines = ["| case | batch | gan_jax images/s (median, min-max) | PyTorch images/s | ratio | gan_jax GFLOP/s |",
            "|---|---|---|---|---|---|"]
   for name, (batch_size, res) in results.items():
-    desc = workers.CASES[name][2]
+    desc = workers.CASES[name][3]
     if name == "matmul":
       cells = []
       for fw in ("jax", "torch"):
@@ -210,13 +212,13 @@ def main(argv):
   header = [f"# gan_jax against PyTorch eager{' (per layer)' if FLAGS.layers else ''}", "",
             f"- command: `{command.strip()}`",
             f"- machine: {machine()}",
-            f"- date: {datetime.date.today().isoformat()}; precision {FLAGS.precision}", ""]
+            f"- date: {datetime.date.today().isoformat()}; precision {FLAGS.precision}; device {FLAGS.device}", ""]
   if FLAGS.layers:
     lines = layers_table(frameworks)
   else:
     results = {}
     for name in FLAGS.cases:
-      batch_size = FLAGS.batch_size or workers.CASES[name][1]
+      batch_size = FLAGS.batch_size or workers.CASES[name][2]
       print(f"benchmarks: {name} (batch {batch_size}) ...", flush=True)
       results[name] = (batch_size, time_case(name, batch_size, frameworks))
       print("\n".join(steps_table({name: results[name]})[2:]), flush=True)

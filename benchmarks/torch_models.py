@@ -116,17 +116,21 @@ def adam_for(config, params):
 
 
 class GanStep:
-  """One Algorithm-1 step (k = 1) of a GAN built from a gan_jax config, non-saturating loss."""
+  """One Algorithm-1 step (k = 1) of a GAN built from a gan_jax config, non-saturating loss, on `device`."""
 
-  def __init__(self, config):
+  def __init__(self, config, device="cpu"):
+    slope = config.leaky_relu_slope if config.leaky_relu_slope is not None else (0.3 if config.arch == "dcgan" else 0.2)
     if config.arch == "dcgan":
-      self.generator = DCGANGenerator(tuple(config.generator_features), config.kernel_size or 5,
-                                      config.leaky_relu_slope, config.latent_dim)
-      self.discriminator = DCGANDiscriminator(tuple(config.discriminator_features), config.kernel_size or 5,
-                                              config.leaky_relu_slope, config.d_dropout, config.d_batch_norm)
+      self.generator = DCGANGenerator(tuple(config.generator_features) or (256, 128, 64), config.kernel_size or 5,
+                                      slope, config.latent_dim)
+      self.discriminator = DCGANDiscriminator(tuple(config.discriminator_features) or (64, 128), config.kernel_size or 5,
+                                              slope, config.d_dropout, config.d_batch_norm)
     else:
       self.generator = MLPGenerator(latent_dim=config.latent_dim)
       self.discriminator = MLPDiscriminator(dropout=config.d_dropout)
+    self.generator.to(device)
+    self.discriminator.to(device)
+    self.device = device
     self.latent_dim = config.latent_dim
     self.opt_g = adam_for(config, self.generator.parameters())
     self.opt_d = adam_for(config, self.discriminator.parameters())
@@ -138,7 +142,7 @@ class GanStep:
     b = x_real.shape[0]
     g, d = self.generator, self.discriminator
     with torch.no_grad():
-      x_fake = g(torch.randn(b, self.latent_dim))
+      x_fake = g(torch.randn(b, self.latent_dim, device=self.device))
     real_logits, fake_logits = d(x_real), d(x_fake)
     d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
               + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
@@ -147,7 +151,7 @@ class GanStep:
     self.opt_d.step()
 
     d.requires_grad_(False)
-    z = torch.randn(b, self.latent_dim)
+    z = torch.randn(b, self.latent_dim, device=self.device)
     fake_logits = d(g(z))
     g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
     self.opt_g.zero_grad(set_to_none=True)
@@ -163,14 +167,16 @@ class GanStep:
 
 
 class VAEStep:
-  """One step of gan_jax.vae's MLP VAE (diagonal posterior): -ELBO with a Bernoulli decoder, Adam."""
+  """One step of gan_jax.vae's MLP VAE (diagonal posterior): -ELBO with a Bernoulli decoder, Adam, on `device`."""
 
-  def __init__(self, config):
+  def __init__(self, config, device="cpu"):
     enc, dec = config.encoder_features, config.decoder_features
     self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, enc[0]), nn.ReLU(), nn.Linear(enc[0], enc[1]), nn.ReLU(),
                                  nn.Linear(enc[1], 2 * config.latent_dim))
     self.decoder = nn.Sequential(nn.Linear(config.latent_dim, dec[0]), nn.ReLU(), nn.Linear(dec[0], dec[1]), nn.ReLU(),
                                  nn.Linear(dec[1], 784))
+    self.encoder.to(device)
+    self.decoder.to(device)
     self.opt = adam_for(config, list(self.encoder.parameters()) + list(self.decoder.parameters()))
 
   def __call__(self, x):

@@ -5,7 +5,8 @@ window of steps, so the two never run at the same time and neither's thread pool
 spins while the other works. A worker answers (seconds, info) for each request.
 
 Requests (tuples sent over a multiprocessing pipe):
-  ("case", name, batch_size, precision, data_dir) -> builds a training step (see CASES).
+  ("case", name, batch_size, precision, data_dir, device) -> builds a training step (see CASES) on device
+      "cpu" or "gpu".
   ("window", steps)   -> seconds for `steps` steps, data feeding included, synchronised at the end.
   ("layer", spec, batch_size, precision, mode, gradients) -> seconds per call of one conv layer (see
       layer_specs); mode "forward" or "backward" (forward and both gradients); gradients "autodiff" or "fast"
@@ -19,25 +20,28 @@ import time
 
 import numpy as np
 
-# name -> (gan_jax config factory name and args, default batch size, what it is)
+# name -> ((gan_jax config factory name, its args...), config overrides, default batch size, what it is)
 CASES = {
-    "dcgan_tutorial": (("dcgan", "tf_tutorial"), 256, "DCGAN, TF-tutorial layers (G 256-128-64, D 64-128, dropout)"),
-    "dcgan_fast": (("dcgan", "fast"), 256, "DCGAN, the fast recipe's layers (G 128-64, D 64-128, EMA G)"),
-    "dcgan_fast_b16": (("dcgan", "fast"), 16, "DCGAN, the fast recipe as the main command runs it (batch 16)"),
-    "gan_mlp": (("gan_mlp",), 100, "MLP GAN (Goodfellow et al. 2014), dropout in D"),
-    "vae": (("vae",), 128, "MLP VAE 784-512-256-2"),
-    "matmul": (None, 2048, "2048^3 float32 matrix product (GFLOP/s)"),
+    "dcgan_tutorial": (("dcgan", "tf_tutorial"), {"conv_gradients": "fast"}, 256,
+                       "DCGAN, TF-tutorial layers (G 256-128-64, D 64-128, dropout 0.3)"),
+    "dcgan_tutorial_autodiff": (("dcgan", "tf_tutorial"), {"conv_gradients": "autodiff"}, 256,
+                                "the same, XLA's conv gradients (the recipe's bitwise-reproducible path)"),
+    "dcgan_fast": (("dcgan", "fast"), {}, 256, "DCGAN, the fast recipe's layers (G 128-64, D 64-128, EMA G)"),
+    "dcgan_fast_b16": (("dcgan", "fast"), {}, 16, "DCGAN, the fast recipe as the main command runs it"),
+    "gan_mlp": (("gan_mlp",), {}, 100, "MLP GAN (Goodfellow et al. 2014), dropout in D"),
+    "vae": (("vae",), {}, 128, "MLP VAE 784-512-256-2"),
+    "matmul": (None, {}, 2048, "2048^3 float32 matrix product"),
 }
 
 
-def case_config(name: str, batch_size: int, precision: str = "f32"):
-  """The gan_jax config of a benchmark case, at batch_size, on one device."""
+def case_config(name: str, batch_size: int, precision: str = "f32", device: str = "cpu"):
+  """The gan_jax config of a benchmark case, at batch_size, on one device of the kind `device` (cpu or gpu)."""
   from gan_jax import configs
-  factory = CASES[name][0]
+  factory, overrides = CASES[name][:2]
   config = getattr(configs, factory[0])(*factory[1:])
+  config.update(overrides)
   config.batch_size = batch_size
-  config.accelerator = "cpu" if os.environ.get("GAN_JAX_BENCH_ACCELERATOR") is None else \
-      os.environ["GAN_JAX_BENCH_ACCELERATOR"]
+  config.accelerator = device
   if "eval_every_epochs" in config:
     config.eval_every_epochs = 0
     config.eval_every_steps = 0
@@ -88,13 +92,14 @@ class JaxWorker:
     import jax
     self.jax = jax
 
-  def case(self, name, batch_size, precision, data_dir):
+  def case(self, name, batch_size, precision, data_dir, device="cpu"):
     jax = self.jax
     import jax.numpy as jnp
     if name == "matmul":
       n = batch_size
-      a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
-      b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+      on = jax.devices(device)[0]
+      a = jax.device_put(jax.random.normal(jax.random.key(0), (n, n), jnp.float32), on)
+      b = jax.device_put(jax.random.normal(jax.random.key(1), (n, n), jnp.float32), on)
       dot = jax.jit(jnp.dot)
 
       def window(steps):
@@ -106,7 +111,7 @@ class JaxWorker:
       return {}
     from gan_jax import data, experiment, gan, parallel, vae
     from gan_jax.train import MetricsLog
-    config = case_config(name, batch_size, precision)
+    config = case_config(name, batch_size, precision, device)
     images, labels = data.load(config.dataset, "train", data_dir=data_dir)
     dp = parallel.DataParallel(config.parallelism, parallel.resolve_accelerator(config.accelerator))
     tmp = tempfile.mkdtemp(prefix="gan_jax_bench_")
@@ -160,39 +165,43 @@ class TorchWorker:
     self.torch = torch
     torch.set_num_threads(os.cpu_count())
 
-  def case(self, name, batch_size, precision, data_dir):
+  def case(self, name, batch_size, precision, data_dir, device="cpu"):
     torch = self.torch
     torch.manual_seed(0)
+    dev = torch.device("cuda" if device == "gpu" else "cpu")
     autocast = precision == "bf16"
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     if name == "matmul":
       n = batch_size
-      a, b = torch.randn(n, n), torch.randn(n, n)
+      a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
 
       def window(steps):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
           for _ in range(steps):
             torch.mm(a, b)
+        sync()
       self.window_fn = window
       return {}
     from benchmarks import torch_models
     from gan_jax import data
-    config = case_config(name, batch_size, precision)
+    config = case_config(name, batch_size, precision, device)
     images, _ = data.load(config.dataset, "train", data_dir=data_dir)
     to_range = data.to_unit_range if name == "vae" else data.to_gan_range
-    step = torch_models.VAEStep(config) if name == "vae" else torch_models.GanStep(config)
+    step = torch_models.VAEStep(config, dev) if name == "vae" else torch_models.GanStep(config, dev)
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(len(images))
     self.i = 0
 
     def window(steps):
-      with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+      with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
         for _ in range(steps):
           start = (self.i * batch_size) % (len(images) - batch_size)
           self.i += 1
-          x = torch.from_numpy(to_range(images[order[start:start + batch_size]])).permute(0, 3, 1, 2).contiguous()
-          step(x)
+          x = torch.from_numpy(to_range(images[order[start:start + batch_size]])).permute(0, 3, 1, 2)
+          step(x.contiguous().to(dev, non_blocking=True))
+      sync()
     self.window_fn = window
-    return {"threads": torch.get_num_threads()}
+    return {"threads": torch.get_num_threads(), "device": str(dev)}
 
   def layer(self, spec, batch_size, precision, mode, gradients=None):
     del gradients

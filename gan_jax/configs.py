@@ -65,7 +65,7 @@ def dcgan_tf_tutorial() -> ml_collections.ConfigDict:
   LeakyReLU 0.3, D dropout 0.3 (gan_jax/models/dcgan.py). Kept exactly as the
   runs of results/dcgan_mnist were made, so they stay bitwise reproducible: XLA's
   own convolution gradients (--config.conv_gradients=fast computes the same
-  function about N times faster, with other rounding).
+  function with other rounding, its step about 16% faster; results/README.md).
   """
   return _gan(recipe="tf_tutorial", conv_gradients="autodiff")
 
