@@ -28,6 +28,8 @@ CASES = {
                                 "the same, XLA's conv gradients (the recipe's bitwise-reproducible path)"),
     "dcgan_fast": (("dcgan", "fast"), {}, 256, "DCGAN, the fast recipe's layers (G 128-64, D 64-128, EMA G)"),
     "dcgan_fast_b16": (("dcgan", "fast"), {}, 16, "DCGAN, the fast recipe as the main command runs it"),
+    "dcgan_fast_b16_autodiff": (("dcgan", "fast"), {"conv_gradients": "autodiff"}, 16,
+                                "the same, XLA's conv gradients"),
     "gan_mlp": (("gan_mlp",), {}, 100, "MLP GAN (Goodfellow et al. 2014), dropout in D"),
     "vae": (("vae",), {}, 128, "MLP VAE 784-512-256-2"),
     "matmul": (None, {}, 2048, "2048^3 float32 matrix product"),

@@ -9,19 +9,22 @@ convolution (Shi et al. 2016): one stride-1 convolution of dy to s*s*C_in
 channels, one per input phase, then depth-to-space and a crop. The weight
 gradient is XLA's own.
 
-Measured with `python -m benchmarks.run --layers` on the 2-core Xeon of these
-machines (batch 256, float32, ms for the forward pass and both gradients; the
+Measured with `python -m benchmarks.run --layers` on 2 cores of an AMD EPYC
+(batch 256, float32, ms for the forward pass and both gradients; the
 full table is results/benchmarks_layers.md):
 
 | layer (DCGAN)                | XLA autodiff | this module | PyTorch eager |
 |------------------------------|--------------|-------------|---------------|
-| D conv_1 14x14x64 -> 128, /2 | 116          | 85          | 78            |
-| D conv_0 28x28x1 -> 64, /2   | 10           | 11          | 18            |
+| D conv_1 14x14x64 -> 128, /2 | 112-116      | 82-85       | 77-79         |
+| D conv_0 28x28x1 -> 64, /2   | 9            | 11-12       | 19            |
 
 Where this form is used: D's stride-2 convolutions (`conv_gradients="fast"`).
+For D's first convolution (one input channel) it is 2-3 ms slower than XLA's
+at batch 256 (0.2% of the tutorial's step); it is kept there so that the runs
+of the `fast` recipe in results/ stay reproducible with the shipped default.
 Where it is not: G's layers, whose sub-pixel form (gan_jax.models.layers) is a
 stride-1 convolution, and a stride-1 input gradient is already a forward
-convolution (fast form and autodiff both 256 ms for the tutorial's 7x7 layer).
+convolution (the tutorial's 7x7 layer: 254-276 ms either way).
 Tried and dropped, because slower than XLA's weight gradient on every DCGAN
 layer (tutorial D conv_1: XLA 43 ms, 25 shifted-view matmuls 80+, one im2col
 matmul 100+; G 7x7 layer: XLA 129 ms, both 375+): weight gradients as matrix
