@@ -4,7 +4,6 @@
   python -m benchmarks.run                           # all cases -> results/benchmarks.md
   python -m benchmarks.run --cases=dcgan_tutorial --rounds=7
   python -m benchmarks.run --layers                  # each conv of G and D: forward, forward+backward
-  python -m benchmarks.run --precision=bf16          # bfloat16 (JAX: --config.precision=bf16; PyTorch: autocast)
 
 Each case runs in two worker processes (benchmarks.workers), one per framework,
 asked in turn, so the frameworks alternate window by window: a JAX window of
@@ -36,7 +35,6 @@ flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_tutorial_autodiff", "dcgan_
 flags.DEFINE_integer("rounds", 5, "timed windows per framework (alternating)")
 flags.DEFINE_float("window_seconds", 3.0, "target length of one timed window")
 flags.DEFINE_integer("batch_size", 0, "batch size of every case (0: each case's default)")
-flags.DEFINE_enum("precision", "f32", ["f32", "bf16"], "f32, or bf16 (JAX's mixed precision; PyTorch's CPU autocast)")
 flags.DEFINE_bool("layers", False, "time each convolution of the DCGANs' G and D instead of whole steps")
 flags.DEFINE_list("recipes", ["tf_tutorial", "fast"], "with --layers: the DCGAN recipes whose layers are timed")
 flags.DEFINE_enum("device", "cpu", ["cpu", "gpu"], "where both frameworks run (JAX's backend, PyTorch's device)")
@@ -106,7 +104,7 @@ def time_case(name: str, batch_size: int, frameworks: list[str]) -> dict:
   try:
     steps = {}
     for fw, worker in pool.items():
-      info = worker.ask("case", name, batch_size, FLAGS.precision, FLAGS.data_dir, FLAGS.device)
+      info = worker.ask("case", name, batch_size, FLAGS.data_dir, FLAGS.device)
       steps[fw] = _calibrate(worker, FLAGS.window_seconds)
       result[fw] = {"info": info, "steps": steps[fw], "seconds": []}
     for _ in range(FLAGS.rounds):
@@ -156,7 +154,7 @@ def steps_table(results: dict) -> list[str]:
 
 def layers_table(frameworks: list[str]) -> list[str]:
   batch_size = FLAGS.batch_size or 256
-  lines = [f"Batch {batch_size}, {FLAGS.precision}; milliseconds per call (median); forward GFLOP/s in brackets. "
+  lines = [f"Batch {batch_size}, float32; milliseconds per call (median); forward GFLOP/s in brackets. "
            "fwd+bwd is the forward pass and both gradients (input and weights); gan_jax's with XLA's autodiff "
            "gradients and with gan_jax.models.conv's (`--config.conv_gradients=fast`).", "",
            "| recipe | layer | shape | gan_jax forward | PyTorch forward | gan_jax fwd+bwd, autodiff | "
@@ -170,10 +168,9 @@ def layers_table(frameworks: list[str]) -> list[str]:
           for gradients in ("autodiff", "fast"):
             if mode == "forward" and gradients == "fast":
               continue  # the same forward pass
-            ms["jax", mode, gradients] = 1e3 * pool["jax"].ask(
-                "layer", spec, batch_size, FLAGS.precision, mode, gradients)
+            ms["jax", mode, gradients] = 1e3 * pool["jax"].ask("layer", spec, batch_size, mode, gradients)
           if "torch" in pool:
-            ms["torch", mode, None] = 1e3 * pool["torch"].ask("layer", spec, batch_size, FLAGS.precision, mode)
+            ms["torch", mode, None] = 1e3 * pool["torch"].ask("layer", spec, batch_size, mode)
         gflop = workers.layer_flops(spec, batch_size) / 1e9
 
         def cell(*key):
@@ -212,7 +209,7 @@ def main(argv):
   header = [f"# gan_jax against PyTorch eager{' (per layer)' if FLAGS.layers else ''}", "",
             f"- command: `{command.strip()}`",
             f"- machine: {machine()}",
-            f"- date: {datetime.date.today().isoformat()}; precision {FLAGS.precision}; device {FLAGS.device}", ""]
+            f"- date: {datetime.date.today().isoformat()}; float32; device {FLAGS.device}", ""]
   if FLAGS.layers:
     lines = layers_table(frameworks)
   else:

@@ -5,10 +5,10 @@ window of steps, so the two never run at the same time and neither's thread pool
 spins while the other works. A worker answers (seconds, info) for each request.
 
 Requests (tuples sent over a multiprocessing pipe):
-  ("case", name, batch_size, precision, data_dir, device) -> builds a training step (see CASES) on device
+  ("case", name, batch_size, data_dir, device) -> builds a training step (see CASES) on device
       "cpu" or "gpu".
   ("window", steps)   -> seconds for `steps` steps, data feeding included, synchronised at the end.
-  ("layer", spec, batch_size, precision, mode, gradients) -> seconds per call of one conv layer (see
+  ("layer", spec, batch_size, mode, gradients) -> seconds per call of one conv layer (see
       layer_specs); mode "forward" or "backward" (forward and both gradients); gradients "autodiff" or "fast"
       (JAX only: gan_jax.models.dcgan.conv_layer).
   ("stop",)
@@ -36,7 +36,7 @@ CASES = {
 }
 
 
-def case_config(name: str, batch_size: int, precision: str = "f32", device: str = "cpu"):
+def case_config(name: str, batch_size: int, device: str = "cpu"):
   """The gan_jax config of a benchmark case, at batch_size, on one device of the kind `device` (cpu or gpu)."""
   from gan_jax import configs
   factory, overrides = CASES[name][:2]
@@ -47,8 +47,6 @@ def case_config(name: str, batch_size: int, precision: str = "f32", device: str 
   if "eval_every_epochs" in config:
     config.eval_every_epochs = 0
     config.eval_every_steps = 0
-  if "precision" in config:
-    config.precision = precision
   return config
 
 
@@ -94,7 +92,7 @@ class JaxWorker:
     import jax
     self.jax = jax
 
-  def case(self, name, batch_size, precision, data_dir, device="cpu"):
+  def case(self, name, batch_size, data_dir, device="cpu"):
     jax = self.jax
     import jax.numpy as jnp
     if name == "matmul":
@@ -113,7 +111,7 @@ class JaxWorker:
       return {}
     from gan_jax import data, experiment, gan, parallel, vae
     from gan_jax.train import MetricsLog
-    config = case_config(name, batch_size, precision, device)
+    config = case_config(name, batch_size, device)
     images, labels = data.load(config.dataset, "train", data_dir=data_dir)
     dp = parallel.DataParallel(config.parallelism, parallel.resolve_accelerator(config.accelerator))
     tmp = tempfile.mkdtemp(prefix="gan_jax_bench_")
@@ -140,7 +138,7 @@ class JaxWorker:
     self.window_fn = window
     return {"devices": str(dp.devices[0].platform), "flops": self.flops}
 
-  def layer(self, spec, batch_size, precision, mode, gradients="fast"):
+  def layer(self, spec, batch_size, mode, gradients="fast"):
     jax = self.jax
     import jax.numpy as jnp
     from gan_jax.models import dcgan
@@ -167,26 +165,24 @@ class TorchWorker:
     self.torch = torch
     torch.set_num_threads(os.cpu_count())
 
-  def case(self, name, batch_size, precision, data_dir, device="cpu"):
+  def case(self, name, batch_size, data_dir, device="cpu"):
     torch = self.torch
     torch.manual_seed(0)
     dev = torch.device("cuda" if device == "gpu" else "cpu")
-    autocast = precision == "bf16"
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     if name == "matmul":
       n = batch_size
       a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
 
       def window(steps):
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
-          for _ in range(steps):
-            torch.mm(a, b)
+        for _ in range(steps):
+          torch.mm(a, b)
         sync()
       self.window_fn = window
       return {}
     from benchmarks import torch_models
     from gan_jax import data
-    config = case_config(name, batch_size, precision, device)
+    config = case_config(name, batch_size, device)
     images, _ = data.load(config.dataset, "train", data_dir=data_dir)
     to_range = data.to_unit_range if name == "vae" else data.to_gan_range
     step = torch_models.VAEStep(config, dev) if name == "vae" else torch_models.GanStep(config, dev)
@@ -195,17 +191,16 @@ class TorchWorker:
     self.i = 0
 
     def window(steps):
-      with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
-        for _ in range(steps):
-          start = (self.i * batch_size) % (len(images) - batch_size)
-          self.i += 1
-          x = torch.from_numpy(to_range(images[order[start:start + batch_size]])).permute(0, 3, 1, 2)
-          step(x.contiguous().to(dev, non_blocking=True))
+      for _ in range(steps):
+        start = (self.i * batch_size) % (len(images) - batch_size)
+        self.i += 1
+        x = torch.from_numpy(to_range(images[order[start:start + batch_size]])).permute(0, 3, 1, 2)
+        step(x.contiguous().to(dev, non_blocking=True))
       sync()
     self.window_fn = window
     return {"threads": torch.get_num_threads(), "device": str(dev)}
 
-  def layer(self, spec, batch_size, precision, mode, gradients=None):
+  def layer(self, spec, batch_size, mode, gradients=None):
     del gradients
     torch = self.torch
     from torch import nn
@@ -218,10 +213,9 @@ class TorchWorker:
       pad = (k - 1) // 2
       layer = nn.ConvTranspose2d(spec["c_in"], spec["c_out"], k, 2, pad, 2 + 2 * pad - k, bias=False)
     x = torch.randn(batch_size, spec["c_in"], spec["side"], spec["side"])
-    autocast = precision == "bf16"
     if mode == "forward":
       def call():
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.no_grad():
           layer(x)
     else:
       x.requires_grad_(True)
@@ -229,9 +223,7 @@ class TorchWorker:
         cot = torch.randn_like(layer(x))
 
       def call():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-          y = layer(x)
-        y.backward(cot)
+        layer(x).backward(cot)
     call()
     return _time_calls(call)
 
