@@ -60,4 +60,4 @@ def test_pytorch_baseline_has_the_same_parameters_as_gan_jax(name):
   count = sum(p.numel() for m in modules for p in m.parameters())
   assert count == _jax_parameter_count(name)
   losses = step(x)
-  assert all(np.isfinite(float(l)) for l in (losses if isinstance(losses, tuple) else (losses,)))
+  assert all(np.isfinite(float(l.detach())) for l in (losses if isinstance(losses, tuple) else (losses,)))
