@@ -128,7 +128,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   Needs config fields: dataset, data_dir, batch_size, num_epochs, max_steps, seed,
   accelerator, parallelism, sample_every_epochs, log_every_steps,
   checkpoint_every_steps, keep_checkpoints, show_progress.
-  Writes config.json, metrics.jsonl, checkpoints/ and the model's figures.
+  Writes config.json, metrics.jsonl (mirrored to TensorBoard event files in
+  tensorboard/), checkpoints/ and the model's figures.
 
   Returns:
     {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged record}.
@@ -142,7 +143,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   if os.path.isdir(workdir):
     check_same_run(workdir, config)
   is_writer = jax.process_index() == 0
-  metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"))
+  metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"),
+                          tensorboard_dir=os.path.join(workdir, "tensorboard") if is_writer else None)
   model = build(Context(config, workdir, dp, images, labels, metrics_log, is_writer))
 
   steps_per_epoch = data.steps_per_epoch(len(images), model.examples_per_step)
@@ -208,5 +210,6 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     if partial_epoch or final_epoch % config.sample_every_epochs:
       model.epoch_figures(final_epoch, host_state)
     model.final_figures(final_epoch, host_state)
+  metrics_log.close()
   records = metrics_log.read()
   return {"steps": num_steps, "epochs": num_steps / steps_per_epoch, "metrics": records[-1] if records else {}}

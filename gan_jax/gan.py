@@ -370,8 +370,9 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = generate(eval_generator, *sampling_variables(state), z_fixed)
-    plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
-                          title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
+    grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
+    plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
+    ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
     np.savez_compressed(npz[:-4] + ".tmp.npz", images=to_uint8(x))
     os.replace(npz[:-4] + ".tmp.npz", npz)

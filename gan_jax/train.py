@@ -18,8 +18,10 @@ from typing import Any, Callable, NamedTuple, Optional, Sequence
 import flax
 import jax
 import jax.numpy as jnp
+import matplotlib.image
 import ml_collections
 import optax
+from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
 from gan_jax.errors import ConfigError
@@ -197,14 +199,26 @@ def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0
 
 
 class MetricsLog:
-  """Appends one JSON object per logged step to `metrics.jsonl`.
+  """Appends one JSON object per logged step to `metrics.jsonl`, and mirrors it to TensorBoard.
 
   On resume from step s, `truncate(s)` drops the records of steps after s, so the
-  file never holds two records of one step.
+  file never holds two records of one step (and TensorBoard purges them too).
+  With `tensorboard_dir`, every numeric field of a record but step, epoch and
+  time is also written there as a scalar at the record's step (tensorboardX's
+  event files, no TensorFlow needed: `tensorboard --logdir WORKDIR/tensorboard`),
+  and `image` adds pictures.
   """
 
-  def __init__(self, path: str):
+  def __init__(self, path: str, tensorboard_dir: Optional[str] = None):
     self.path = path
+    self.tensorboard_dir = tensorboard_dir
+    self._writer: Optional[SummaryWriter] = None
+    self._purge_step: Optional[int] = None
+
+  def _tensorboard(self) -> Optional[SummaryWriter]:
+    if self.tensorboard_dir is not None and self._writer is None:
+      self._writer = SummaryWriter(self.tensorboard_dir, purge_step=self._purge_step)
+    return self._writer
 
   def read(self) -> list[dict]:
     if not os.path.exists(self.path):
@@ -213,6 +227,7 @@ class MetricsLog:
       return [json.loads(line) for line in f if line.strip()]
 
   def truncate(self, step: int) -> None:
+    self._purge_step = step + 1
     kept = [r for r in self.read() if r["step"] <= step]
     tmp = self.path + ".tmp"
     with open(tmp, "w") as f:
@@ -222,6 +237,25 @@ class MetricsLog:
   def append(self, record: dict) -> None:
     with open(self.path, "a") as f:
       f.write(json.dumps(record) + "\n")
+    writer = self._tensorboard()
+    if writer is not None:
+      for name, value in record.items():
+        if name not in ("step", "epoch", "time") and isinstance(value, (int, float)) and not isinstance(value, bool):
+          writer.add_scalar(name, value, record["step"])
+      writer.flush()
+
+  def image(self, tag: str, png_path: str, step: int) -> None:
+    """Adds the picture in png_path (e.g. an epoch's sample grid) to TensorBoard at `step` (no-op without it)."""
+    writer = self._tensorboard()
+    if writer is not None:
+      pixels = matplotlib.image.imread(png_path)[..., :3]  # float RGB in [0, 1]
+      writer.add_image(tag, pixels, step, dataformats="HWC")
+      writer.flush()
+
+  def close(self) -> None:
+    if self._writer is not None:
+      self._writer.close()
+      self._writer = None
 
 
 class TrainClock:

@@ -157,8 +157,10 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = jax.nn.sigmoid(decoder.apply({"params": state.params["decoder"]}, z_fixed))
-    plots.save_image_grid(np.asarray(x), os.path.join(workdir, f"samples_epoch_{epoch:03d}.png"),
-                          value_range=(0.0, 1.0), title=f"{config.dataset} VAE (z {config.latent_dim}), epoch {epoch}")
+    grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
+    plots.save_image_grid(np.asarray(x), grid, value_range=(0.0, 1.0),
+                          title=f"{config.dataset} VAE (z {config.latent_dim}), epoch {epoch}")
+    ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
     plots.plot_vae_curves(ctx.metrics_log.read(), os.path.join(workdir, "curves.png"))
 
   def final_figures(epoch: int, state: TrainState) -> None:

@@ -27,3 +27,27 @@ def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int =
          "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices}"}
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
                         text=True, timeout=timeout)
+
+
+def read_tensorboard(logdir) -> tuple[dict, dict]:
+  """Reads the event files in logdir back: ({scalar tag: [(step, value)]}, {image tag: [step]}).
+
+  The files are TFRecords (uint64 length, uint32 crc, payload, uint32 crc) of Event protos.
+  """
+  import pathlib
+  import struct
+  from tensorboardX.proto import event_pb2
+  scalars, images = {}, {}
+  for path in sorted(pathlib.Path(logdir).glob("events.out.tfevents.*")):
+    blob = path.read_bytes()
+    offset = 0
+    while offset < len(blob):
+      (length,) = struct.unpack("<Q", blob[offset:offset + 8])
+      event = event_pb2.Event.FromString(blob[offset + 12:offset + 12 + length])
+      offset += 12 + length + 4
+      for value in event.summary.value:
+        if value.HasField("image"):
+          images.setdefault(value.tag, []).append(event.step)
+        else:
+          scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+  return scalars, images

@@ -12,7 +12,7 @@ from gan_jax import gan
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import MetricsLog
-from tests.helpers import tiny_dcgan_config
+from tests.helpers import read_tensorboard, tiny_dcgan_config
 
 
 def _final_params(workdir, config):
@@ -46,6 +46,20 @@ def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   # The training clock carries on from the first sitting's last record.
   seconds = [r["train_seconds"] for r in MetricsLog(str(tmp_path / "metrics.jsonl")).read()]
   assert seconds == sorted(seconds) and seconds[2] > seconds[1] > 0
+
+
+def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(tmp_path):
+  """Every logged metric reaches TensorBoard at its step; the epoch grids arrive as images; a resumed
+  run purges the steps it redoes, so no step appears twice."""
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=0)
+  gan.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
+  gan.train(config, str(tmp_path))  # resumes from step 2
+  scalars, images = read_tensorboard(tmp_path / "tensorboard")
+  logged = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
+  for name in ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec"):
+    assert [step for step, _ in scalars[name]] == [1, 2, 3, 4], name
+    np.testing.assert_allclose([v for _, v in scalars[name]], [r[name] for r in logged], rtol=1e-6)
+  assert images == {"samples_fixed_z": [2, 4]}  # each sitting's last (partial) epoch grid
 
 
 def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
