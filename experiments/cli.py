@@ -24,6 +24,8 @@ SHORT_FLAGS = {
     "parallelism": (flags.DEFINE_string, "data parallelism: sharding (jax.jit over a mesh) or pmap"),
     "sample_every_epochs": (flags.DEFINE_integer, "write a sample grid every this many epochs"),
     "data_dir": (flags.DEFINE_string, "directory holding <dataset>/*.gz (else $GAN_JAX_DATA_DIR, cache, registries)"),
+    "data_source": (flags.DEFINE_string, "training data: idx (the IDX files) or tfds (tensorflow-datasets' "
+                                         "prepared copy; pip install -e '.[tfds]')"),
     # GAN experiments
     "arch": (flags.DEFINE_string, "architecture: dcgan or mlp (GANs); mlp or conv (autoencoder)"),
     "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),

@@ -14,6 +14,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       arch="dcgan",             # dcgan or mlp
       dataset="mnist",
       data_dir="",
+      data_source="idx",        # idx (the IDX files, see gan_jax.data.obtain) or tfds (tensorflow-datasets' prepared copy)
       latent_dim=100,
       generator_features=(),    # () : the arch's defaults (dcgan 256,128,64; mlp 256,512,1024)
       discriminator_features=(),  # () : the arch's defaults (dcgan 64,128; mlp 1024,512,256)
@@ -111,7 +112,7 @@ def lsgan() -> ml_collections.ConfigDict:
 def vae() -> ml_collections.ConfigDict:
   """The MLP VAE of the course's homework: 784-512-256-2, Bernoulli decoder, Adam 1e-3, batch 128, 50 epochs."""
   return ml_collections.ConfigDict(dict(
-      dataset="mnist", data_dir="", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
+      dataset="mnist", data_dir="", data_source="idx", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
       posterior="diagonal", binarize=False, optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
@@ -121,7 +122,7 @@ def vae() -> ml_collections.ConfigDict:
 def autoencoder() -> ml_collections.ConfigDict:
   """A (denoising) MLP autoencoder: 784-256-32 sigmoid units, L2 loss, no corruption, Adam 1e-3, batch 128, 20 epochs."""
   return ml_collections.ConfigDict(dict(
-      arch="mlp", dataset="mnist", data_dir="", code_dim=32, features=(256,), activation="sigmoid",
+      arch="mlp", dataset="mnist", data_dir="", data_source="idx", code_dim=32, features=(256,), activation="sigmoid",
       recon_loss="l2", corruption="none", corruption_level=0.3, tied_weights=False, kmeans_examples=10000,
       optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=20, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",

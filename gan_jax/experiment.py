@@ -28,7 +28,7 @@ RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sa
                     "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients")
 # Fields added after runs were made, with the value those runs had: a saved config without
 # the field is compared as if it held this value.
-LEGACY_VALUES = {"conv_gradients": "autodiff", "precision": "f32"}
+LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx"}
 
 
 class Model(NamedTuple):
@@ -139,7 +139,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   devices = parallel.resolve_accelerator(config.accelerator)
   dp = parallel.DataParallel(config.parallelism, devices)
   dp.check_batch_size(config.batch_size)
-  images, labels = data.load(config.dataset, "train", data_dir=config.data_dir or None)
+  images, labels = data.load(config.dataset, "train", data_dir=config.data_dir or None,
+                             source=config.get("data_source", "idx"))
   if os.path.isdir(workdir):
     check_same_run(workdir, config)
   is_writer = jax.process_index() == 0

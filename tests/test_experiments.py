@@ -108,3 +108,16 @@ def test_recipes_and_overrides_on_top_of_them(run_dir, tmp_path):
   bad = _train(tmp_path / "bad", "--recipe=fastest")
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: unknown --recipe=")
   assert not (tmp_path / "bad").exists()
+
+
+def test_data_source_tfds_without_tensorflow_datasets_exits_2_with_one_line(tmp_path):
+  """--data_source=tfds reaches the data module's TFDS path; without the package: one line, nothing written."""
+  import importlib.util
+  if importlib.util.find_spec("tensorflow_datasets") is not None:
+    pytest.skip("tensorflow-datasets is installed here")
+  result = run_module("experiments.vae", f"--workdir={tmp_path / 'run'}", "--data_source=tfds", "--max_steps=1")
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
+      "error: source='tfds' needs tensorflow-datasets: pip install -e '.[tfds]'"], result.stderr[-2000:]
+  assert "Traceback" not in result.stderr
+  assert not (tmp_path / "run").exists()
