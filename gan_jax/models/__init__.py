@@ -29,7 +29,6 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
       raise ConfigError(f"unknown --config.conv_gradients={gradients!r}; choose one of {', '.join(CONV_GRADIENTS)}")
     if gradients == "fast" and config.get("conv_transpose", "subpixel") != "subpixel":
       raise ConfigError("--config.conv_gradients=fast needs --config.conv_transpose=subpixel")
-    options["conv_gradients"] = gradients
   return options
 
 
@@ -44,7 +43,6 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
     ConfigError: unknown arch.
   """
   options = _options(config, "generator_features")
-  options.pop("conv_gradients", None)  # G's sub-pixel layers are fast with autodiff (gan_jax.models.conv)
   if config.arch == "dcgan":
     return DCGANGenerator(conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name, **options)
   return MLPGenerator(**options)
@@ -64,6 +62,7 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
   if d_batch_norm and (config.arch != "dcgan" or config.d_dropout):
     raise ConfigError("--config.d_batch_norm needs --arch=dcgan and --d_dropout=0")
   if config.arch == "dcgan":
+    options["conv_gradients"] = config.get("conv_gradients", "autodiff")  # D only: see gan_jax.models.conv
     if d_batch_norm:
       options.update(batch_norm=True, batch_norm_axis_name=batch_norm_axis_name)
     return DCGANDiscriminator(dropout_rate=config.d_dropout, **options)

@@ -57,6 +57,32 @@ def _conv(x, w, stride, padding):
   return lax.conv_general_dilated(x, w, (stride, stride), padding, dimension_numbers=_DN)
 
 
+def tap_table(pairs: list[tuple[int, int, int]], stride: int, kernel_size: int) -> tuple[np.ndarray, int, int]:
+  """Collects (phase r, kernel tap t, offset m) triples into a per-phase tap table, in one dimension.
+
+  Returns:
+    taps: int [stride, window]; taps[r, j] is the tap phase r applies at offset
+      m_min + j, or kernel_size (an index into an appended zero tap) where it uses none.
+    m_min, m_max: the offset window.
+  """
+  m_min = min(m for _, _, m in pairs)
+  m_max = max(m for _, _, m in pairs)
+  taps = np.full((stride, m_max - m_min + 1), kernel_size, dtype=np.int32)
+  for r, t, m in pairs:
+    taps[r, m - m_min] = t
+  return taps, m_min, m_max
+
+
+def depth_to_space(x: jax.Array, strides: Sequence[int]) -> jax.Array:
+  """[B, H, W, sh*sw*C] with channel (rh*sw + rw)*C + c -> [B, H*sh, W*sw, C]."""
+  b, h, w, channels = x.shape
+  sh, sw = strides
+  c = channels // (sh * sw)
+  x = x.reshape(b, h, w, sh, sw, c)
+  x = jnp.transpose(x, (0, 1, 3, 2, 4, 5))
+  return x.reshape(b, h * sh, w * sw, c)
+
+
 def _input_grad_phases(kernel_size: int, stride: int, lo: int) -> tuple[np.ndarray, int, int]:
   """The sub-pixel form of a stride-s convolution's input gradient, in one dimension.
 
@@ -64,19 +90,10 @@ def _input_grad_phases(kernel_size: int, stride: int, lo: int) -> tuple[np.ndarr
   dx[s*p + r] = sum_t dy[o] w[t] over s*o = s*p + r + lo - t, i.e. a stride-1
   correlation of dy over offsets m = o - p with taps t = r + lo - s*m.
 
-  Returns:
-    taps: int [stride, window]; taps[r, j] is the kernel tap that phase r applies
-      to dy[p + m_min + j], or kernel_size (an appended zero tap) where none.
-    m_min, m_max: the offset window.
+  Returns: see tap_table (offsets are those of dy).
   """
-  pairs = [(r, t, (r + lo - t) // stride) for r in range(stride) for t in range(kernel_size)
-           if (r + lo - t) % stride == 0]
-  m_min = min(m for _, _, m in pairs)
-  m_max = max(m for _, _, m in pairs)
-  taps = np.full((stride, m_max - m_min + 1), kernel_size, dtype=np.int32)
-  for r, t, m in pairs:
-    taps[r, m - m_min] = t
-  return taps, m_min, m_max
+  return tap_table([(r, t, (r + lo - t) // stride) for r in range(stride) for t in range(kernel_size)
+                    if (r + lo - t) % stride == 0], stride, kernel_size)
 
 
 def _input_grad(dy, w, stride, padding, in_shape):
@@ -94,9 +111,7 @@ def _input_grad(dy, w, stride, padding, in_shape):
   oh, ow = dy.shape[1], dy.shape[2]
   pad = [(-mh_min, ph - 1 + mh_max - (oh - 1)), (-mw_min, pw - 1 + mw_max - (ow - 1))]
   phases = _conv(dy, sub, 1, pad)  # [B, ph, pw, s*s*C_in], channel (rh*s + rw)*C_in + c
-  b = dy.shape[0]
-  dx = phases.reshape(b, ph, pw, s, s, c_in).transpose(0, 1, 3, 2, 4, 5).reshape(b, ph * s, pw * s, c_in)
-  return dx[:, :in_shape[1], :in_shape[2]]
+  return depth_to_space(phases, (s, s))[:, :in_shape[1], :in_shape[2]]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))

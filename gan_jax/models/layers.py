@@ -37,14 +37,9 @@ def _phase_taps(kernel_size: int, stride: int) -> tuple[np.ndarray, int]:
   """
   pad_len = kernel_size + stride - 2
   pad_lo = kernel_size - 1 if stride > kernel_size - 1 else -(-pad_len // 2)
-  pairs = [(r, t, (r + t - pad_lo) // stride)
-           for r in range(stride) for t in range(kernel_size)
-           if (r + t - pad_lo) % stride == 0]
-  d_min = min(d for _, _, d in pairs)
-  d_max = max(d for _, _, d in pairs)
-  taps = np.full((stride, d_max - d_min + 1), kernel_size, dtype=np.int32)
-  for r, t, d in pairs:
-    taps[r, d - d_min] = t
+  taps, d_min, _ = fast_conv.tap_table([(r, t, (r + t - pad_lo) // stride)
+                                        for r in range(stride) for t in range(kernel_size)
+                                        if (r + t - pad_lo) % stride == 0], stride, kernel_size)
   return taps, d_min
 
 
@@ -73,14 +68,7 @@ def subpixel_kernel(kernel: jax.Array, strides: Sequence[int]) -> tuple[jax.Arra
   return sub, padding
 
 
-def depth_to_space(x: jax.Array, strides: Sequence[int]) -> jax.Array:
-  """[B, H, W, sh*sw*C] with channel (rh*sw + rw)*C + c -> [B, H*sh, W*sw, C]."""
-  b, h, w, channels = x.shape
-  sh, sw = strides
-  c = channels // (sh * sw)
-  x = x.reshape(b, h, w, sh, sw, c)
-  x = jnp.transpose(x, (0, 1, 3, 2, 4, 5))
-  return x.reshape(b, h * sh, w * sw, c)
+depth_to_space = fast_conv.depth_to_space
 
 
 class SubPixelConvTranspose(nn.Module):
