@@ -29,8 +29,9 @@ from absl import app, flags
 
 from benchmarks import workers
 
-flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_tutorial_autodiff", "dcgan_fast", "dcgan_fast_b16", "gan_mlp",
-                            "vae", "matmul"],
+flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_tutorial_autodiff", "dcgan_tutorial_reuse",
+                            "dcgan_tutorial_bf16", "dcgan_fast", "dcgan_fast_b16", "gan_mlp", "vae", "matmul",
+                            "matmul_bf16"],
                   f"cases to time: {', '.join(workers.CASES)}")
 flags.DEFINE_integer("rounds", 5, "timed windows per framework (alternating)")
 flags.DEFINE_float("window_seconds", 3.0, "target length of one timed window")
@@ -126,7 +127,7 @@ def steps_table(results: dict) -> list[str]:
            "|---|---|---|---|---|---|"]
   for name, (batch_size, res) in results.items():
     desc = workers.CASES[name][3]
-    if name == "matmul":
+    if workers.CASES[name][0] is None:  # a matrix product
       cells = []
       for fw in ("jax", "torch"):
         if fw in res:
@@ -209,7 +210,8 @@ def main(argv):
   header = [f"# gan_jax against PyTorch eager{' (per layer)' if FLAGS.layers else ''}", "",
             f"- command: `{command.strip()}`",
             f"- machine: {machine()}",
-            f"- date: {datetime.date.today().isoformat()}; float32; device {FLAGS.device}", ""]
+            f"- date: {datetime.date.today().isoformat()}; float32 unless a case says otherwise; "
+            f"device {FLAGS.device}", ""]
   if FLAGS.layers:
     lines = layers_table(frameworks)
   else:

@@ -136,23 +136,33 @@ class GanStep:
     self.opt_d = adam_for(config, self.discriminator.parameters())
     self.ema_decay = config.get("g_ema_decay", 0.0)
     self.generator_ema = copy.deepcopy(self.generator) if self.ema_decay else None
+    self.reuse_fake = config.get("reuse_fake", False)
+    # Mixed precision as PyTorch users write it: the forward passes under CPU (or CUDA) autocast to bfloat16.
+    self.autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                                   enabled=config.get("precision", "float32") == "bfloat16")
 
   def __call__(self, x_real):
     """x_real: [B, 1, 28, 28] float32 in [-1, 1] -> (d_loss, g_loss) tensors."""
     b = x_real.shape[0]
     g, d = self.generator, self.discriminator
-    with torch.no_grad():
-      x_fake = g(torch.randn(b, self.latent_dim, device=self.device))
-    real_logits, fake_logits = d(x_real), d(x_fake)
-    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    z = torch.randn(b, self.latent_dim, device=self.device)
+    with torch.set_grad_enabled(self.reuse_fake), self.autocast:  # reuse_fake: keep G's graph for G's update
+      x_fake = g(z)
+    with self.autocast:
+      real_logits, fake_logits = d(x_real), d(x_fake.detach())
+    d_loss = (F.binary_cross_entropy_with_logits(real_logits.float(), torch.ones_like(real_logits, dtype=torch.float32))
+              + F.binary_cross_entropy_with_logits(fake_logits.float(), torch.zeros_like(fake_logits, dtype=torch.float32)))
     self.opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     self.opt_d.step()
 
     d.requires_grad_(False)
-    z = torch.randn(b, self.latent_dim, device=self.device)
-    fake_logits = d(g(z))
+    if not self.reuse_fake:
+      z = torch.randn(b, self.latent_dim, device=self.device)
+      with self.autocast:
+        x_fake = g(z)
+    with self.autocast:
+      fake_logits = d(x_fake).float()
     g_loss = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
     self.opt_g.zero_grad(set_to_none=True)
     g_loss.backward()

@@ -26,13 +26,18 @@ CASES = {
                        "DCGAN, TF-tutorial layers (G 256-128-64, D 64-128, dropout 0.3)"),
     "dcgan_tutorial_autodiff": (("dcgan", "tf_tutorial"), {"conv_gradients": "autodiff"}, 256,
                                 "the same, XLA's conv gradients (the recipe's bitwise-reproducible path)"),
+    "dcgan_tutorial_reuse": (("dcgan", "tf_tutorial"), {"conv_gradients": "fast", "reuse_fake": True}, 256,
+                             "the same, G's update reusing D's fake batch (one G forward per step, both frameworks)"),
+    "dcgan_tutorial_bf16": (("dcgan", "tf_tutorial"), {"conv_gradients": "fast", "precision": "bfloat16"}, 256,
+                            "the same, mixed precision: bfloat16 operands (PyTorch: CPU autocast to bfloat16)"),
     "dcgan_fast": (("dcgan", "fast"), {}, 256, "DCGAN, the fast recipe's layers (G 128-64, D 64-128, EMA G)"),
     "dcgan_fast_b16": (("dcgan", "fast"), {}, 16, "DCGAN, the fast recipe as the main command runs it"),
     "dcgan_fast_b16_autodiff": (("dcgan", "fast"), {"conv_gradients": "autodiff"}, 16,
                                 "the same, XLA's conv gradients"),
     "gan_mlp": (("gan_mlp",), {}, 100, "MLP GAN (Goodfellow et al. 2014), dropout in D"),
     "vae": (("vae",), {}, 128, "MLP VAE 784-512-256-2"),
-    "matmul": (None, {}, 2048, "2048^3 float32 matrix product"),
+    "matmul": (None, {"precision": "float32"}, 2048, "2048^3 float32 matrix product"),
+    "matmul_bf16": (None, {"precision": "bfloat16"}, 2048, "2048^3 bfloat16 matrix product (float32 accumulation)"),
 }
 
 
@@ -95,12 +100,13 @@ class JaxWorker:
   def case(self, name, batch_size, data_dir, device="cpu"):
     jax = self.jax
     import jax.numpy as jnp
-    if name == "matmul":
+    if CASES[name][0] is None:  # a matrix product
       n = batch_size
       on = jax.devices(device)[0]
-      a = jax.device_put(jax.random.normal(jax.random.key(0), (n, n), jnp.float32), on)
-      b = jax.device_put(jax.random.normal(jax.random.key(1), (n, n), jnp.float32), on)
-      dot = jax.jit(jnp.dot)
+      dtype = jnp.bfloat16 if CASES[name][1]["precision"] == "bfloat16" else jnp.float32
+      a = jax.device_put(jax.random.normal(jax.random.key(0), (n, n), dtype), on)
+      b = jax.device_put(jax.random.normal(jax.random.key(1), (n, n), dtype), on)
+      dot = jax.jit(lambda a, b: jnp.dot(a, b, preferred_element_type=jnp.float32))
 
       def window(steps):
         out = None
@@ -170,9 +176,10 @@ class TorchWorker:
     torch.manual_seed(0)
     dev = torch.device("cuda" if device == "gpu" else "cpu")
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    if name == "matmul":
+    if CASES[name][0] is None:  # a matrix product
       n = batch_size
-      a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
+      dtype = torch.bfloat16 if CASES[name][1]["precision"] == "bfloat16" else torch.float32
+      a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
 
       def window(steps):
         for _ in range(steps):

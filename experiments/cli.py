@@ -26,6 +26,8 @@ SHORT_FLAGS = {
     "data_dir": (flags.DEFINE_string, "directory holding <dataset>/*.gz (else $GAN_JAX_DATA_DIR, cache, registries)"),
     "data_source": (flags.DEFINE_string, "training data: idx (the IDX files) or tfds (tensorflow-datasets' "
                                          "prepared copy; pip install -e '.[tfds]')"),
+    "precision": (flags.DEFINE_string, "float32, or bfloat16: mixed precision (bfloat16 operands of the convolutions "
+                                       "and matrix products, float32 accumulation, parameters and optimizer)"),
     # GAN experiments
     "arch": (flags.DEFINE_string, "architecture: dcgan or mlp (GANs); mlp or conv (autoencoder)"),
     "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),

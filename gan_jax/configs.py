@@ -24,6 +24,8 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       kernel_size=0,            # dcgan: side of every (transposed) convolution kernel; 0: the default, 5
       conv_transpose="subpixel",
       conv_gradients="fast",    # dcgan: "fast" (gan_jax.models.conv's backward passes) or "autodiff" (XLA's)
+      precision="float32",      # float32, or bfloat16: bf16 operands of convolutions and matrix products, float32 elsewhere
+      reuse_fake=False,         # True: G's update reuses the last D update's fake batch (one G forward per step; see gan_phases)
       loss="non_saturating",    # minimax, non_saturating or least_squares
       ls_coding="",             # least_squares presets: zero_one or pearson (override ls_a, ls_b, ls_c)
       ls_a=0.0,

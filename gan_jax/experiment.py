@@ -28,7 +28,7 @@ RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sa
                     "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients")
 # Fields added after runs were made, with the value those runs had: a saved config without
 # the field is compared as if it held this value.
-LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx"}
+LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx", "precision": "float32"}
 
 
 class Model(NamedTuple):

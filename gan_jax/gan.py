@@ -62,8 +62,28 @@ def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.
   return x_fake, updates["batch_stats"]
 
 
+@jax.custom_vjp
+def _with_pullback(params: Any, output: jax.Array, pullback: Any) -> jax.Array:
+  """`output` (computed earlier from `params`), differentiable with respect to `params` through
+  `pullback`, the function jax.vjp returned when it computed output: no second forward pass."""
+  del params, pullback
+  return output
+
+
+def _with_pullback_fwd(params, output, pullback):
+  del params
+  return output, pullback
+
+
+def _with_pullback_bwd(pullback, cotangent):
+  return pullback(cotangent)[0], None, None
+
+
+_with_pullback.defvjp(_with_pullback_fwd, _with_pullback_bwd)
+
+
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
-               loss: losses.GanLoss = losses.make_gan_loss("non_saturating")) -> list[Phase]:
+               loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
@@ -74,6 +94,12 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
   Metrics: d_loss, d_real = mean D(x), d_fake = mean D(G(z)) (last D update, with
   dropout on; D's outputs read through `loss.d_output`), g_loss.
 
+  By default the G update draws fresh z (Algorithm 1). With reuse_fake, it scores
+  the last D update's fake batch G(z) again, with the updated D, as pytorch/examples'
+  DCGAN and the TF tutorial do: G's parameters have not changed in between, so this
+  is G's update on that z, and G's forward pass runs once per step instead of twice
+  (the last D update computes it with `jax.vjp` and hands the G phase its pullback).
+
   Args:
     generator: module z [B, latent_dim] -> x [B, H, W, C], with `train` and BatchNorm
       statistics in "batch_stats" (may be empty).
@@ -81,17 +107,24 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     latent_dim: size of z.
     k_d_steps: discriminator updates per generator update (k of Algorithm 1), >= 1.
     loss: the D and G losses (see `gan_jax.losses.make_gan_loss`).
+    reuse_fake: the G update reuses the last D update's z and G(z) (see above).
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
 
   def d_loss_fn(i: int):
+    hands_on = reuse_fake and i == k_d_steps - 1
+
     def loss_fn(params, batch_stats, batch, key, collective):
       x_real = batch["x"][:, i]
       z_key, real_key, fake_key = jax.random.split(key, 3)
       z = sample_latent(z_key, x_real.shape[0], latent_dim, collective)
       # G's running statistics are updated in the G phase only: once per step.
-      x_fake, _ = _generate_train(generator, params["generator"], batch_stats["generator"], z)
+      generate_train = lambda g_params: _generate_train(generator, g_params, batch_stats["generator"], z)
+      if hands_on:
+        x_fake, pullback, g_stats = jax.vjp(generate_train, jax.lax.stop_gradient(params["generator"]), has_aux=True)
+      else:
+        x_fake, g_stats = generate_train(params["generator"])
       x_fake = jax.lax.stop_gradient(x_fake)
       # Real and generated images are two batches (two sets of BatchNorm statistics in D,
       # as in Radford et al.'s code); D's running averages follow the real batches.
@@ -101,14 +134,21 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       fake_logits, _ = discriminate(discriminator, params["discriminator"], d_stats, x_fake, fake_key, collective)
       d_loss = loss.discriminator(real_logits, fake_logits)
       updates = {"discriminator": new_d_stats} if new_d_stats else {}
-      return d_loss, (updates, {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
-                                "d_fake": jnp.mean(loss.d_output(fake_logits))})
+      metrics = {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
+                 "d_fake": jnp.mean(loss.d_output(fake_logits))}
+      if hands_on:
+        return d_loss, (updates, metrics, {"z": z, "x_fake": x_fake, "pullback": pullback, "g_stats": g_stats})
+      return d_loss, (updates, metrics)
     return loss_fn
 
-  def g_loss_fn(params, batch_stats, batch, key, collective):
+  def g_loss_fn(params, batch_stats, batch, key, collective, carry=None):
     z_key, d_key = jax.random.split(key)
-    z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
-    x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z)
+    if carry is None:
+      z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
+      x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z)
+    else:  # the last D update's G(z), differentiated through its pullback
+      z, new_stats = carry["z"], carry["g_stats"]
+      x_fake = _with_pullback(params["generator"], carry["x_fake"], carry["pullback"])
     fake_logits, _ = discriminate(discriminator, params["discriminator"], batch_stats["discriminator"], x_fake,
                                   d_key, collective)
     g_loss = loss.generator(fake_logits)
@@ -121,7 +161,7 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     return g_loss, (updates, {"g_loss": g_loss})
 
   d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i)) for i in range(k_d_steps)]
-  return d_phases + [Phase("generator", ("generator",), g_loss_fn)]
+  return d_phases + [Phase("generator", ("generator",), g_loss_fn, takes_carry=reuse_fake)]
 
 
 def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
@@ -394,7 +434,8 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
 
   return experiment.Model(
       init_state=lambda: init_state(config, generator, discriminator),
-      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config)),
+      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config),
+                        reuse_fake=config.get("reuse_fake", False)),
       optimizers=optimizers_for(config), averages=averages_for(config), examples_per_step=config.batch_size * k,
       make_batch=make_batch,
       epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)

@@ -28,8 +28,8 @@ from gan_jax.errors import ConfigError
 from gan_jax.parallel import SINGLE_DEVICE, Collective
 
 Params = dict[str, Any]
-# loss_fn(params, batch_stats, batch, key, collective) -> (loss, (batch_stats_updates, metrics))
-LossFn = Callable[[Params, Params, Any, jax.Array, Collective], tuple[jax.Array, tuple[Params, dict]]]
+# loss_fn(params, batch_stats, batch, key, collective[, carry]) -> (loss, (batch_stats_updates, metrics[, carry]))
+LossFn = Callable[..., tuple[jax.Array, tuple]]
 
 
 @flax.struct.dataclass
@@ -57,11 +57,15 @@ class Phase(NamedTuple):
     name: the optimizer (and `opt_state` entry) this phase steps, e.g. "discriminator".
     groups: the parameter groups it differentiates, e.g. ("generator",).
     loss_fn: pure loss; see `LossFn`. Returns the scalar loss to minimise, the
-      BatchNorm statistics it updated ({group: stats}) and its metrics.
+      BatchNorm statistics it updated ({group: stats}) and its metrics, and may
+      return a third aux value, a pytree `carry` handed to the next phase.
+    takes_carry: the loss_fn takes a sixth argument, the previous phase's carry
+      (e.g. the fake batch and G's pullback that a GAN's G phase can reuse).
   """
   name: str
   groups: tuple[str, ...]
   loss_fn: LossFn
+  takes_carry: bool = False
 
 
 class ParamAverage(NamedTuple):
@@ -135,14 +139,17 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
   def train_step(state: TrainState, batch: Any) -> tuple[TrainState, dict]:
     phase_keys = jax.random.split(jax.random.fold_in(state.key, state.step), len(phases))
     params, batch_stats, opt_state = state.params, state.batch_stats, dict(state.opt_state)
-    metrics = {}
+    metrics, carry = {}, None
     for phase, key in zip(phases, phase_keys):
       trainable = {g: params[g] for g in phase.groups}
 
-      def loss(trainable, phase=phase, key=key):
-        return phase.loss_fn({**params, **trainable}, batch_stats, batch, key, collective)
+      def loss(trainable, phase=phase, key=key, carry=carry):
+        args = ({**params, **trainable}, batch_stats, batch, key, collective)
+        return phase.loss_fn(*args, carry) if phase.takes_carry else phase.loss_fn(*args)
 
-      grads, (stats_updates, phase_metrics) = jax.grad(loss, has_aux=True)(trainable)
+      grads, aux = jax.grad(loss, has_aux=True)(trainable)
+      stats_updates, phase_metrics = aux[:2]
+      carry = aux[2] if len(aux) > 2 else None
       grads = collective.mean(grads)
       tx = optimizers[phase.name][0]
       updates, opt_state[phase.name] = tx.update(grads, opt_state[phase.name], trainable)

@@ -43,7 +43,8 @@ def _jax_parameter_count(name):
   return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params))
 
 
-@pytest.mark.parametrize("name", ["dcgan_tutorial", "dcgan_fast", "gan_mlp", "vae"])
+@pytest.mark.parametrize("name", ["dcgan_tutorial", "dcgan_tutorial_reuse", "dcgan_tutorial_bf16", "dcgan_fast",
+                                  "gan_mlp", "vae"])
 def test_pytorch_baseline_has_the_same_parameters_as_gan_jax(name):
   """The same layer widths in both frameworks: the same number of trainable parameters."""
   torch = pytest.importorskip("torch")

@@ -179,3 +179,30 @@ def test_per_example_dropout_masks_depend_on_the_example_key_only():
                                                      example_keys=example_keys(jax.random.key(3), 6)))
   chex.assert_trees_all_equal(discriminator.apply(variables, x, train=False, example_keys=keys),
                               discriminator.apply(variables, x, train=False))
+
+
+@pytest.mark.parametrize("gradients", ["autodiff", "fast"])
+def test_bfloat16_dcgan_keeps_float32_parameters_and_is_near_the_float32_model(gradients):
+  """Mixed precision: the same parameters (float32), float32 outputs and gradients, values within bfloat16 rounding."""
+  import numpy as np
+  z = jax.random.normal(jax.random.key(0), (6, 100))
+  g = {p: DCGANGenerator(features=(32, 16, 8), compute_dtype=p) for p in (None, jnp.bfloat16)}
+  d = {p: DCGANDiscriminator(features=(8, 16), conv_gradients=gradients, compute_dtype=p) for p in (None, jnp.bfloat16)}
+  g_vars = g[None].init(jax.random.key(1), z, train=False)
+  x = g[None].apply(g_vars, z, train=False)
+  d_vars = d[None].init(jax.random.key(2), x, train=False)
+  chex.assert_trees_all_equal(d[jnp.bfloat16].init(jax.random.key(2), x, train=False), d_vars)
+  assert all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves((g_vars, d_vars)))
+
+  def loss(precision, g_params, d_params):
+    x_fake = g[precision].apply({**g_vars, "params": g_params}, z, train=False)
+    return jnp.mean(jax.nn.softplus(-d[precision].apply({"params": d_params}, x_fake, train=False)))
+
+  values = {p: jax.value_and_grad(loss, argnums=(1, 2))(p, g_vars["params"], d_vars["params"]) for p in g}
+  (value16, grads16), (value32, grads32) = values[jnp.bfloat16], values[None]
+  assert value16.dtype == jnp.float32 and all(leaf.dtype == jnp.float32 for leaf in jax.tree.leaves(grads16))
+  assert abs(float(value16) - float(value32)) < 1e-2 * abs(float(value32))
+  flat16, flat32 = (np.concatenate([np.ravel(a) for a in jax.tree.leaves(t)]) for t in (grads16, grads32))
+  assert not np.array_equal(flat16, flat32)  # bfloat16 did round something
+  cosine = flat16 @ flat32 / (np.linalg.norm(flat16) * np.linalg.norm(flat32))
+  assert cosine > 0.99, cosine

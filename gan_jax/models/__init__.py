@@ -7,6 +7,7 @@ import ml_collections
 
 from gan_jax.errors import ConfigError
 from gan_jax.models.dcgan import CONV_GRADIENTS, DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import PRECISIONS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHITECTURES = ("dcgan", "mlp")
@@ -16,7 +17,10 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
   """Module options from the config; empty or None fields keep the module's defaults."""
   if config.arch not in ARCHITECTURES:
     raise ConfigError(f"unknown --arch={config.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-  options = {}
+  precision = config.get("precision", "float32")
+  if precision not in PRECISIONS:
+    raise ConfigError(f"unknown --config.precision={precision!r}; choose one of {', '.join(PRECISIONS)}")
+  options = {"compute_dtype": PRECISIONS[precision]}
   if config[features_field]:
     options["features"] = tuple(config[features_field])
   if config.leaky_relu_slope is not None:
@@ -27,8 +31,8 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
     gradients = config.get("conv_gradients", "autodiff")
     if gradients not in CONV_GRADIENTS:
       raise ConfigError(f"unknown --config.conv_gradients={gradients!r}; choose one of {', '.join(CONV_GRADIENTS)}")
-    if gradients == "fast" and config.get("conv_transpose", "subpixel") != "subpixel":
-      raise ConfigError("--config.conv_gradients=fast needs --config.conv_transpose=subpixel")
+    if precision != "float32" and config.get("conv_transpose", "subpixel") != "subpixel":
+      raise ConfigError(f"--config.precision={precision} needs --config.conv_transpose=subpixel")
   return options
 
 
@@ -37,10 +41,12 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
 
   Args:
     config: with arch, generator_features and leaky_relu_slope (empty / None: the
-      module's defaults) and, for dcgan, conv_transpose and kernel_size (0: the default, 5).
+      module's defaults), precision ("float32" or "bfloat16": mixed precision, see
+      gan_jax.models.layers.mixed_precision) and, for dcgan, conv_transpose and
+      kernel_size (0: the default, 5).
     batch_norm_axis_name: set by gan_jax.parallel under pmap, else None.
   Raises:
-    ConfigError: unknown arch.
+    ConfigError: unknown arch or precision; bfloat16 with conv_transpose "xla".
   """
   options = _options(config, "generator_features")
   if config.arch == "dcgan":

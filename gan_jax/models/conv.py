@@ -53,8 +53,9 @@ def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
   return total // 2, total - total // 2
 
 
-def _conv(x, w, stride, padding):
-  return lax.conv_general_dilated(x, w, (stride, stride), padding, dimension_numbers=_DN)
+def _conv(x, w, stride, padding, preferred_element_type=None):
+  return lax.conv_general_dilated(x, w, (stride, stride), padding, dimension_numbers=_DN,
+                                  preferred_element_type=preferred_element_type)
 
 
 def tap_table(pairs: list[tuple[int, int, int]], stride: int, kernel_size: int) -> tuple[np.ndarray, int, int]:
@@ -96,7 +97,7 @@ def _input_grad_phases(kernel_size: int, stride: int, lo: int) -> tuple[np.ndarr
                     if (r + lo - t) % stride == 0], stride, kernel_size)
 
 
-def _input_grad(dy, w, stride, padding, in_shape):
+def _input_grad(dy, w, stride, padding, in_shape, preferred_element_type=None):
   """dx of a stride-s convolution, as one stride-1 convolution to s*s*C_in channels and depth-to-space."""
   kh, kw, c_in, _ = w.shape
   s = stride
@@ -110,42 +111,46 @@ def _input_grad(dy, w, stride, padding, in_shape):
   ph, pw = -(-in_shape[1] // s), -(-in_shape[2] // s)
   oh, ow = dy.shape[1], dy.shape[2]
   pad = [(-mh_min, ph - 1 + mh_max - (oh - 1)), (-mw_min, pw - 1 + mw_max - (ow - 1))]
-  phases = _conv(dy, sub, 1, pad)  # [B, ph, pw, s*s*C_in], channel (rh*s + rw)*C_in + c
+  phases = _conv(dy.astype(w.dtype), sub, 1, pad, preferred_element_type)  # [B, ph, pw, s*s*C_in], channel (rh*s + rw)*C_in + c
   return depth_to_space(phases, (s, s))[:, :in_shape[1], :in_shape[2]]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def _conv2d(x, w, stride, padding):
-  return _conv(x, w, stride, [tuple(p) for p in padding])
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4))
+def _conv2d(x, w, stride, padding, preferred_element_type):
+  return _conv(x, w, stride, [tuple(p) for p in padding], preferred_element_type)
 
 
-def _conv2d_fwd(x, w, stride, padding):
-  return _conv2d(x, w, stride, padding), (x, w)
+def _conv2d_fwd(x, w, stride, padding, preferred_element_type):
+  return _conv2d(x, w, stride, padding, preferred_element_type), (x, w)
 
 
-def _conv2d_bwd(stride, padding, residuals, dy):
+def _conv2d_bwd(stride, padding, preferred_element_type, residuals, dy):
   x, w = residuals
   padding = [tuple(p) for p in padding]
-  dx = _input_grad(dy, w, stride, padding, x.shape).astype(x.dtype)
-  dw = jax.vjp(lambda w_: _conv(x, w_, stride, padding), w)[1](dy)[0]
+  dx = _input_grad(dy, w, stride, padding, x.shape, preferred_element_type).astype(x.dtype)
+  dw = jax.vjp(lambda w_: _conv(x, w_, stride, padding, preferred_element_type), w)[1](dy)[0]
   return dx, dw
 
 
 _conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
 
 
-def conv2d(x: jax.Array, w: jax.Array, stride: int, padding: Sequence[tuple[int, int]]) -> jax.Array:
+def conv2d(x: jax.Array, w: jax.Array, stride: int, padding: Sequence[tuple[int, int]],
+           preferred_element_type=None) -> jax.Array:
   """lax.conv_general_dilated(x, w, (stride, stride), padding) with a sub-pixel input gradient.
 
   Args:
     x: [B, H, W, C_in] float (NHWC).
-    w: [kh, kw, C_in, C_out] float (HWIO).
+    w: [kh, kw, C_in, C_out] float (HWIO), of x's dtype.
     stride: the same stride along H and W (1 or more).
     padding: ((lo, hi), (lo, hi)) explicit padding of H and W.
+    preferred_element_type: None (x's dtype) or the dtype to accumulate and return
+      in, e.g. float32 for bfloat16 operands (mixed precision); the input gradient
+      then convolves dy rounded to x's dtype, as the forward pass does.
   Returns:
     [B, H_out, W_out, C_out], the same values as lax.conv_general_dilated; its
     gradients equal XLA's autodiff up to float rounding. Apply it to a whole batch:
     under `jax.vmap` over examples its weight gradient would be formed per example.
   """
   padding = tuple(tuple(int(v) for v in p) for p in padding)
-  return _conv2d(x, w, int(stride), padding)
+  return _conv2d(x, w, int(stride), padding, preferred_element_type)

@@ -18,13 +18,13 @@ same modules also build the smaller, faster DCGAN of the `fast` recipe
 (`gan_jax/configs.py`): G without the 7x7 stride-1 layer, D with fewer channels.
 """
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import Conv, SubPixelConvTranspose
+from gan_jax.models.layers import Conv, SubPixelConvTranspose, mixed_precision
 
 _KERNEL_INIT = nn.initializers.xavier_uniform()
 
@@ -32,30 +32,35 @@ _KERNEL_INIT = nn.initializers.xavier_uniform()
 CONV_GRADIENTS = ("autodiff", "fast")
 
 
-def _conv_transpose(impl: str, features: int, kernel_size: int, strides: int, name: str) -> nn.Module:
+def _conv_transpose(impl: str, features: int, kernel_size: int, strides: int, name: str,
+                    compute_dtype: Optional[Any] = None) -> nn.Module:
   """A k x k "SAME" transposed convolution without bias, in the chosen form (its sub-pixel form's
   gradients are those of a stride-1 convolution: fast with autodiff, see gan_jax.models.conv)."""
   kernel = (kernel_size, kernel_size)
   if impl == "subpixel":
     return SubPixelConvTranspose(features, kernel, (strides, strides), use_bias=False,
-                                 kernel_init=_KERNEL_INIT, name=name)
+                                 kernel_init=_KERNEL_INIT, compute_dtype=compute_dtype, name=name)
+  if impl == "xla" and compute_dtype is not None:
+    raise ValueError("mixed precision needs conv_transpose='subpixel'")
   if impl == "xla":
     return nn.ConvTranspose(features, kernel, (strides, strides), padding="SAME", use_bias=False,
                             kernel_init=_KERNEL_INIT, name=name)
   raise ValueError(f"conv_transpose must be 'subpixel' or 'xla', got {impl!r}")
 
 
-def _conv(features: int, kernel_size: int, strides: int, use_bias: bool, name: str, gradients: str) -> nn.Module:
+def _conv(features: int, kernel_size: int, strides: int, use_bias: bool, name: str, gradients: str,
+          compute_dtype: Optional[Any] = None) -> nn.Module:
   """A k x k "SAME" convolution: flax's (autodiff gradients) or gan_jax.models.conv's (fast gradients)."""
   kernel = (kernel_size, kernel_size)
   if gradients == "autodiff":
     return nn.Conv(features, kernel, strides=(strides, strides), padding="SAME", use_bias=use_bias,
-                   kernel_init=_KERNEL_INIT, name=name)
-  return Conv(features, kernel, (strides, strides), use_bias=use_bias, kernel_init=_KERNEL_INIT, name=name)
+                   kernel_init=_KERNEL_INIT, name=name, **mixed_precision(compute_dtype, "conv"))
+  return Conv(features, kernel, (strides, strides), use_bias=use_bias, kernel_init=_KERNEL_INIT,
+              compute_dtype=compute_dtype, name=name)
 
 
 def conv_layer(kind: str, features: int, kernel_size: int, strides: int, gradients: str = "fast",
-               name: str = "layer") -> nn.Module:
+               name: str = "layer", compute_dtype: Optional[Any] = None) -> nn.Module:
   """One convolution as the DCGAN modules build it: kind "conv" (D's, with bias) or "deconv"
   (G's transposed convolution, sub-pixel form, no bias); used by benchmarks.run --layers.
 
@@ -65,9 +70,9 @@ def conv_layer(kind: str, features: int, kernel_size: int, strides: int, gradien
   if gradients not in CONV_GRADIENTS:
     raise ValueError(f"conv gradients must be one of {CONV_GRADIENTS}, got {gradients!r}")
   if kind == "conv":
-    return _conv(features, kernel_size, strides, True, name, gradients)
+    return _conv(features, kernel_size, strides, True, name, gradients, compute_dtype)
   if kind == "deconv":
-    return _conv_transpose("subpixel", features, kernel_size, strides, name)
+    return _conv_transpose("subpixel", features, kernel_size, strides, name, compute_dtype)
   raise ValueError(f"kind must be 'conv' or 'deconv', got {kind!r}")
 
 
@@ -89,12 +94,16 @@ class DCGANGenerator(nn.Module):
     batch_norm_axis_name: the mapped axis over which BatchNorm averages its batch
       statistics under `jax.pmap` (set by `gan_jax.parallel`); None on one device
       or under `jax.jit` sharding.
+    compute_dtype: None (float32), or the operand dtype of the dense layer and the
+      convolutions, e.g. jnp.bfloat16 (see gan_jax.models.layers.mixed_precision;
+      parameters, BatchNorm and the output stay float32).
   """
   features: Sequence[int] = (256, 128, 64)
   kernel_size: int = 5
   leaky_relu_slope: float = 0.3
   conv_transpose: str = "subpixel"
   batch_norm_axis_name: Optional[str] = None
+  compute_dtype: Optional[Any] = None
 
   def _batch_norm(self, train: bool, name: str) -> nn.BatchNorm:
     return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
@@ -116,7 +125,8 @@ class DCGANGenerator(nn.Module):
     if len(self.features) < 2:
       raise ValueError(f"a DCGAN generator needs at least 2 feature widths, got {tuple(self.features)}")
     act = lambda h: nn.leaky_relu(h, self.leaky_relu_slope)
-    h = nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_KERNEL_INIT, name="project")(z)
+    h = nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_KERNEL_INIT, name="project",
+                 **mixed_precision(self.compute_dtype, "dense"))(z)
     h = act(self._batch_norm(train, "bn_project")(h))
     h = h.reshape(z.shape[0], 7, 7, self.features[0])
     # The names of the tutorial's layers are kept: Flax derives each layer's
@@ -124,11 +134,12 @@ class DCGANGenerator(nn.Module):
     stride_one = self.features[1:-1]
     for i, f in enumerate(stride_one):
       suffix = "" if i == 0 else f"_{i + 1}"
-      h = _conv_transpose(self.conv_transpose, f, self.kernel_size, 1, "deconv_7x7" + suffix)(h)
+      h = _conv_transpose(self.conv_transpose, f, self.kernel_size, 1, "deconv_7x7" + suffix, self.compute_dtype)(h)
       h = act(self._batch_norm(train, "bn_7x7" + suffix)(h))
-    h = _conv_transpose(self.conv_transpose, self.features[-1], self.kernel_size, 2, "deconv_14x14")(h)
+    h = _conv_transpose(self.conv_transpose, self.features[-1], self.kernel_size, 2, "deconv_14x14",
+                        self.compute_dtype)(h)
     h = act(self._batch_norm(train, "bn_14x14")(h))
-    h = _conv_transpose(self.conv_transpose, 1, self.kernel_size, 2, "deconv_28x28")(h)
+    h = _conv_transpose(self.conv_transpose, 1, self.kernel_size, 2, "deconv_28x28", self.compute_dtype)(h)
     return jnp.tanh(h)
 
 
@@ -158,6 +169,7 @@ class DCGANDiscriminator(nn.Module):
       (gan_jax.models.layers.Conv: the same function and parameters, with a
       sub-pixel input gradient; see gan_jax.models.conv).
     batch_norm_axis_name: as for DCGANGenerator.
+    compute_dtype: as for DCGANGenerator (the logit stays float32).
   """
   features: Sequence[int] = (64, 128)
   kernel_size: int = 5
@@ -166,6 +178,7 @@ class DCGANDiscriminator(nn.Module):
   batch_norm: bool = False
   conv_gradients: str = "autodiff"
   batch_norm_axis_name: Optional[str] = None
+  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, example_keys: Optional[jax.Array] = None) -> jax.Array:
@@ -183,7 +196,7 @@ class DCGANDiscriminator(nn.Module):
     for i, f in enumerate(self.features):
       normalized = self.batch_norm and i > 0
       # A bias before BatchNorm is removed by it: its gradient is rounding noise, which Adam would amplify.
-      h = _conv(f, self.kernel_size, 2, not normalized, f"conv_{i}", self.conv_gradients)(h)
+      h = _conv(f, self.kernel_size, 2, not normalized, f"conv_{i}", self.conv_gradients, self.compute_dtype)(h)
       if normalized:
         h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5,
                          axis_name=self.batch_norm_axis_name if train else None, name=f"bn_{i}")(h)
@@ -193,4 +206,4 @@ class DCGANDiscriminator(nn.Module):
       else:
         h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
-    return nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit")(h)[:, 0]
+    return nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]

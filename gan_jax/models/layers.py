@@ -10,7 +10,8 @@ PyTorch for the DCGAN 128->64 layer, measured in ../shared/DESIGN.md); the
 sub-pixel form is the same linear map, and its backward pass is fast.
 """
 
-from typing import Any, Sequence
+import functools
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -18,6 +19,28 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax.models import conv as fast_conv
+
+# --config.precision -> the dtype convolutions and matrix products take their operands in
+# (None: the inputs' own, float32); see `mixed_precision`.
+PRECISIONS = {"float32": None, "bfloat16": jnp.bfloat16}
+
+
+def mixed_precision(compute_dtype: Optional[Any], layer: str) -> dict:
+  """Keyword arguments that make a flax `nn.Dense` (layer "dense") or `nn.Conv` (layer "conv") mixed precision.
+
+  With compute_dtype (e.g. jnp.bfloat16), the layer rounds its input and its float32
+  parameters to that dtype, multiplies with float32 accumulation and returns float32
+  (`preferred_element_type`), so BatchNorm, activations, losses, gradients' sums and
+  the optimizer stay in float32 (Micikevicius et al. 2018, "Mixed Precision
+  Training", with float32 master weights). None: {} (float32 throughout).
+  """
+  if compute_dtype is None:
+    return {}
+  if layer == "dense":
+    return {"dtype": compute_dtype,
+            "dot_general": functools.partial(jax.lax.dot_general, preferred_element_type=jnp.float32)}
+  return {"dtype": compute_dtype,
+          "conv_general_dilated": functools.partial(jax.lax.conv_general_dilated, preferred_element_type=jnp.float32)}
 
 
 def _phase_taps(kernel_size: int, stride: int) -> tuple[np.ndarray, int]:
@@ -84,6 +107,8 @@ class SubPixelConvTranspose(nn.Module):
     kernel_size: (kh, kw).
     strides: (sh, sw); the output is [B, H * sh, W * sw, features].
     use_bias: whether to add a bias.
+    compute_dtype: None, or the dtype of the convolution's operands (mixed
+      precision: float32 accumulation and output; see `mixed_precision`).
   """
   features: int
   kernel_size: Sequence[int] = (5, 5)
@@ -91,16 +116,19 @@ class SubPixelConvTranspose(nn.Module):
   use_bias: bool = True
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
+  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    """x: [B, H, W, C_in] float -> [B, H * sh, W * sw, features]."""
+    """x: [B, H, W, C_in] float -> [B, H * sh, W * sw, features] (float32 with a compute_dtype)."""
     kh, kw = self.kernel_size
     kernel = self.param("kernel", self.kernel_init, (kh, kw, x.shape[-1], self.features))
     sub, padding = subpixel_kernel(kernel, self.strides)
+    operand_dtype = self.compute_dtype or x.dtype
     y = jax.lax.conv_general_dilated(
-        x, sub.astype(x.dtype), window_strides=(1, 1), padding=padding,
-        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        x.astype(operand_dtype), sub.astype(operand_dtype), window_strides=(1, 1), padding=padding,
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        preferred_element_type=jnp.float32 if self.compute_dtype else None)
     y = depth_to_space(y, self.strides)
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,)).astype(y.dtype)
@@ -116,6 +144,7 @@ class Conv(nn.Module):
     kernel_size: (kh, kw).
     strides: (s, s), the same along H and W.
     use_bias: whether to add a bias.
+    compute_dtype: as for SubPixelConvTranspose.
   """
   features: int
   kernel_size: Sequence[int] = (5, 5)
@@ -123,15 +152,18 @@ class Conv(nn.Module):
   use_bias: bool = True
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
+  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    """x: [B, H, W, C_in] float -> [B, ceil(H / s), ceil(W / s), features]."""
+    """x: [B, H, W, C_in] float -> [B, ceil(H / s), ceil(W / s), features] (float32 with a compute_dtype)."""
     kh, kw = self.kernel_size
     kernel = self.param("kernel", self.kernel_init, (kh, kw, x.shape[-1], self.features))
     s = self.strides[0]
     padding = [fast_conv.same_padding(x.shape[1], kh, s), fast_conv.same_padding(x.shape[2], kw, s)]
-    y = fast_conv.conv2d(x, kernel.astype(x.dtype), s, padding)
+    operand_dtype = self.compute_dtype or x.dtype
+    y = fast_conv.conv2d(x.astype(operand_dtype), kernel.astype(operand_dtype), s, padding,
+                         jnp.float32 if self.compute_dtype else None)
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,)).astype(y.dtype)
     return y

@@ -6,11 +6,13 @@ LeakyReLU (slope 0.2) between layers; dropout after each hidden layer of D
 (0.3 by default, as in the course's coursework; 0 turns it off).
 """
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from gan_jax.models.layers import mixed_precision
 
 
 class MLPGenerator(nn.Module):
@@ -22,11 +24,14 @@ class MLPGenerator(nn.Module):
     leaky_relu_slope: negative slope of the LeakyReLUs.
     batch_norm_axis_name: unused (no BatchNorm); accepted so that every generator
       is built the same way.
+    compute_dtype: None (float32), or the operand dtype of the matrix products, e.g.
+      jnp.bfloat16 (see gan_jax.models.layers.mixed_precision).
   """
   features: Sequence[int] = (256, 512, 1024)
   image_shape: Sequence[int] = (28, 28, 1)
   leaky_relu_slope: float = 0.2
   batch_norm_axis_name: Optional[str] = None
+  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
@@ -34,11 +39,12 @@ class MLPGenerator(nn.Module):
     del train
     h = z
     for i, f in enumerate(self.features):
-      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}")(h), self.leaky_relu_slope)
+      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}", **mixed_precision(self.compute_dtype, "dense"))(h),
+                        self.leaky_relu_slope)
     size = 1
     for d in self.image_shape:
       size *= d
-    return jnp.tanh(nn.Dense(size, name="out")(h)).reshape((z.shape[0],) + tuple(self.image_shape))
+    return jnp.tanh(nn.Dense(size, name="out", **mixed_precision(self.compute_dtype, "dense"))(h)).reshape((z.shape[0],) + tuple(self.image_shape))
 
 
 class MLPDiscriminator(nn.Module):
@@ -48,16 +54,19 @@ class MLPDiscriminator(nn.Module):
     features: hidden widths (default 1024, 512, 256).
     dropout_rate: dropout after each hidden layer.
     leaky_relu_slope: negative slope of the LeakyReLUs.
+    compute_dtype: as for MLPGenerator.
   """
   features: Sequence[int] = (1024, 512, 256)
   dropout_rate: float = 0.3
   leaky_relu_slope: float = 0.2
+  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
     """x: [B, 28, 28, 1] float32 in [-1, 1] -> logits [B] float32 (dropout on when `train`)."""
     h = x.reshape(x.shape[0], -1)
     for i, f in enumerate(self.features):
-      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}")(h), self.leaky_relu_slope)
+      h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}", **mixed_precision(self.compute_dtype, "dense"))(h),
+                        self.leaky_relu_slope)
       h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
-    return nn.Dense(1, name="logit")(h)[:, 0]
+    return nn.Dense(1, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
