@@ -28,6 +28,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import workers
+from gan_jax import files
 
 flags.DEFINE_list("cases", ["dcgan_tutorial", "dcgan_tutorial_autodiff", "dcgan_tutorial_reuse",
                             "dcgan_tutorial_bf16", "dcgan_fast", "dcgan_fast_b16", "gan_mlp", "vae", "matmul",
@@ -227,9 +228,7 @@ def main(argv):
   out = FLAGS.out if FLAGS.out is not None else (
       "results/benchmarks_layers.md" if FLAGS.layers else "results/benchmarks.md")
   if out:
-    import pathlib
-    from gan_jax.data import write_atomic
-    write_atomic(pathlib.Path(out), text.encode())
+    files.write_text(out, text)
     print(f"benchmarks: wrote {out}")
 
 

@@ -20,9 +20,9 @@ import numpy as np
 from absl import app, flags
 
 from experiments import cli
-from gan_jax import data, evaluation, plots
+from gan_jax import data, evaluation, plots, runs, vae
 from gan_jax.errors import ConfigError, DataError
-from gan_jax.experiment import write_json
+from gan_jax.files import write_json
 
 flags.DEFINE_string("workdir", None, "a GAN or VAE training run's directory (config.json, checkpoints/)")
 flags.DEFINE_string("samples", None, "an .npz file with `images`: uint8 [N, 28, 28] (instead of --workdir)")
@@ -64,7 +64,7 @@ def _source(f) -> tuple:
     if not f.dataset:
       raise ConfigError("--samples needs --dataset=mnist or --dataset=fashion_mnist")
     return None, f.samples, f.dataset
-  config = evaluation.read_config(f.workdir)
+  config = runs.read_config(f.workdir)
   if f.dataset and f.dataset != config.dataset:
     raise ConfigError(f"{f.workdir} was trained on {config.dataset}; drop --dataset={f.dataset}")
   return f.workdir, None, config.dataset
@@ -83,13 +83,13 @@ def _load_samples(path: str) -> np.ndarray:
 
 def evaluate_all_checkpoints(f, workdir: str, reference: evaluation.Reference) -> dict:
   """Scores every checkpoint of a GAN or VAE run: {"records": [{"step", "epoch", scores...}]}; draws FID by epoch."""
-  config = evaluation.read_config(workdir)
+  config = runs.read_config(workdir)
   k = config.get("k_d_steps", 1)
   steps_per_epoch = data.steps_per_epoch(len(reference.train_images), config.batch_size * k)
   records = []
-  for step in evaluation.checkpoint_steps(workdir):
-    run = evaluation.load_run(workdir, step)
-    scores = evaluation.score_samples(evaluation.generate_samples(run, f.num_samples, f.seed), reference,
+  for step in runs.checkpoint_steps(workdir):
+    run = runs.load_run(workdir, step)
+    scores = evaluation.score_samples(runs.generate_samples(run, f.num_samples, f.seed), reference,
                                       seed=f.seed, memorization=False)
     scores.pop("class_histogram")
     records.append({"step": step, "epoch": step / steps_per_epoch, **scores})
@@ -115,20 +115,20 @@ def evaluate(f) -> tuple:
       raise ConfigError("--all_checkpoints needs --workdir")
     reference = evaluation.load_reference(dataset, f.data_dir)
     return evaluate_all_checkpoints(f, workdir, reference), f.out or os.path.join(workdir, "eval_by_step.json")
-  run = evaluation.load_run(workdir, f.step) if workdir else None  # fails fast on a bad workdir
+  run = runs.load_run(workdir, f.step) if workdir else None  # fails fast on a bad workdir
   samples = _load_samples(samples_path) if samples_path else None
   start = time.time()
   reference = evaluation.load_reference(dataset, f.data_dir)
   if run is not None:
-    samples = evaluation.generate_samples(run, f.num_samples, f.seed)
+    samples = runs.generate_samples(run, f.num_samples, f.seed)
   scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization)
   result = {"dataset": dataset, "scores": scores, "seed": f.seed}
   if run is not None:
     result.update(workdir=workdir, step=run.step, kind=run.kind)
     if run.kind == "vae" and f.iwae_samples:
-      result["scores"].update(evaluation.iwae_log_likelihood(
-          run, reference.test_images[:f.iwae_images], f.iwae_samples, binarized=f.binarize, seed=f.seed,
-          show_progress=True))
+      result["scores"].update(vae.iwae_log_likelihood(
+          *run.modules, run.state.params, reference.test_images[:f.iwae_images], f.iwae_samples,
+          binarized=f.binarize, seed=f.seed, show_progress=True))
   else:
     result["samples"] = samples_path
   if f.baseline:

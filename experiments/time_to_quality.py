@@ -12,7 +12,6 @@ Writes the PNG and OUT.json (the points and baselines).
 """
 
 import collections
-import json
 import os
 
 from absl import app, flags
@@ -20,7 +19,7 @@ from absl import app, flags
 from experiments import cli
 from gan_jax import evaluation, plots
 from gan_jax.errors import ConfigError
-from gan_jax.experiment import write_json
+from gan_jax.files import write_json
 from gan_jax.train import MetricsLog
 
 flags.DEFINE_multi_string("run", [], "DATASET:LABEL:WORKDIR, repeated")

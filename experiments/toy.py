@@ -9,14 +9,13 @@ against D* for the log-loss and both LSGAN codings), toy_ring.png (samples of ea
 loss over training), and toy.json with every number.
 """
 
-import json
 import os
 
 from absl import app, flags
 import numpy as np
 
 from experiments import cli
-from gan_jax import plots, toy
+from gan_jax import files, plots, toy
 from gan_jax.errors import ConfigError
 
 flags.DEFINE_string("workdir", None, "output directory", required=True)
@@ -65,9 +64,7 @@ def run(workdir: str, ring_steps: int, seeds: int, d_steps: int) -> dict:
   _, centres = toy.ring_of_gaussians()
   plots.plot_ring_samples(shown, centres, os.path.join(workdir, "toy_ring.png"))
   results["config"] = {"ring_steps": ring_steps, "seeds": seeds, "d_steps": d_steps}
-  with open(os.path.join(workdir, "toy.json.tmp"), "w") as f:
-    json.dump(results, f, indent=2)
-  os.replace(os.path.join(workdir, "toy.json.tmp"), os.path.join(workdir, "toy.json"))
+  files.write_json(os.path.join(workdir, "toy.json"), results)
   return results
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.optimize
 import sklearn.cluster
 
-from gan_jax import data, experiment, losses, plots
+from gan_jax import data, experiment, files, losses, plots
 from gan_jax.errors import ConfigError
 from gan_jax.models.autoencoder import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from gan_jax.parallel import SINGLE_DEVICE
@@ -194,7 +194,7 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
               "kmeans_accuracy_codes": kmeans_accuracy(codes[:n], test_labels[:n], config.seed),
               "kmeans_accuracy_pixels": kmeans_accuracy(test_images[:n].reshape(n, -1) / 255.0,
                                                         test_labels[:n], config.seed)}
-    experiment.write_json(os.path.join(workdir, "features.json"), result)
+    files.write_json(os.path.join(workdir, "features.json"), result)
     plots.save_latent_scatter(codes, test_labels, os.path.join(workdir, "code_scatter.png"),
                               title=f"test-set codes (first 2 PCs), epoch {epoch}")
 

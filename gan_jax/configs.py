@@ -10,6 +10,7 @@ from ml_collections import config_dict
 def _gan(**fields) -> ml_collections.ConfigDict:
   """Fields shared by every GAN experiment; `fields` override them."""
   config = dict(
+      model_kind="gan",         # recorded in config.json, read by gan_jax.runs (gan, vae or autoencoder)
       recipe="",                # the named recipe the config came from (experiments.dcgan --recipe), or ""
       arch="dcgan",             # dcgan or mlp
       dataset="mnist",
@@ -114,7 +115,7 @@ def lsgan() -> ml_collections.ConfigDict:
 def vae() -> ml_collections.ConfigDict:
   """The MLP VAE of the course's homework: 784-512-256-2, Bernoulli decoder, Adam 1e-3, batch 128, 50 epochs."""
   return ml_collections.ConfigDict(dict(
-      dataset="mnist", data_dir="", data_source="idx", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
+      model_kind="vae", dataset="mnist", data_dir="", data_source="idx", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
       posterior="diagonal", binarize=False, optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
@@ -124,7 +125,7 @@ def vae() -> ml_collections.ConfigDict:
 def autoencoder() -> ml_collections.ConfigDict:
   """A (denoising) MLP autoencoder: 784-256-32 sigmoid units, L2 loss, no corruption, Adam 1e-3, batch 128, 20 epochs."""
   return ml_collections.ConfigDict(dict(
-      arch="mlp", dataset="mnist", data_dir="", data_source="idx", code_dim=32, features=(256,), activation="sigmoid",
+      model_kind="autoencoder", arch="mlp", dataset="mnist", data_dir="", data_source="idx", code_dim=32, features=(256,), activation="sigmoid",
       recon_loss="l2", corruption="none", corruption_level=0.3, tied_weights=False, kmeans_examples=10000,
       optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=20, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",

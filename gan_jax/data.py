@@ -22,6 +22,7 @@ turn them into the float32 batches the training loop consumes.
 import functools
 import gzip
 import hashlib
+import importlib
 import os
 import pathlib
 import pickle
@@ -36,6 +37,7 @@ import zlib
 import jax
 import numpy as np
 
+from gan_jax import files
 from gan_jax.errors import DataError
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -174,22 +176,6 @@ def _complete(name: str, directory: pathlib.Path, strict: bool) -> bool:
   return complete
 
 
-def write_atomic(path: pathlib.Path, blob: bytes) -> None:
-  """Writes `blob` to `path` (mode 0644) through a temp file in the same folder and os.replace."""
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-  try:
-    os.fchmod(fd, 0o644)  # mkstemp's 0600 would make installed or shared files unreadable to other users
-    with os.fdopen(fd, "wb") as f:
-      f.write(blob)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    pathlib.Path(tmp).unlink(missing_ok=True)
-    raise
-
-
 def _run(args: list, cwd: str) -> None:
   """Runs a command; any failure becomes a DataError with its last stderr line."""
   try:
@@ -298,23 +284,23 @@ def _from_mirrors(name: str) -> dict:
   errors = []
   for base in MIRRORS[name]:
     try:
-      files = {f: _download(base + f) for f in FILES[name]}
-      for f, blob in files.items():
+      blobs = {f: _download(base + f) for f in FILES[name]}
+      for f, blob in blobs.items():
         _verified_idx(name, f, blob, base + f)
-      return files
+      return blobs
     except DataError as e:
       errors.append(str(e))
   raise DataError("; ".join(errors))
 
 
-def _install(name: str, directory: pathlib.Path, files: dict, origin: str) -> None:
-  """Verifies all four files, then writes each atomically into `directory`."""
-  if set(files) != set(FILES[name]):
+def _install(name: str, directory: pathlib.Path, blobs: dict, origin: str) -> None:
+  """Verifies all four files ({file name: bytes}), then writes each atomically into `directory`."""
+  if set(blobs) != set(FILES[name]):
     raise DataError(f"{origin} did not provide all four files")
-  for filename, blob in files.items():
+  for filename, blob in blobs.items():
     _verified_idx(name, filename, blob, f"{origin}:{filename}")
-  for filename, blob in files.items():
-    write_atomic(directory / filename, blob)
+  for filename, blob in blobs.items():
+    files.write_atomic(directory / filename, blob)
 
 
 def _env_path(value, env_var: str):
@@ -398,8 +384,8 @@ def _load_idx(name: str, split: str, directory: pathlib.Path) -> tuple:
 
 @functools.lru_cache(maxsize=None)
 def _load_tfds(name: str, split: str, data_dir) -> tuple:
-  try:
-    import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+  try:  # an optional extra, and a slow import: loaded only when asked for
+    tfds = importlib.import_module("tensorflow_datasets")
   except ImportError as e:
     raise DataError("source='tfds' needs tensorflow-datasets: pip install -e '.[tfds]'") from e
   try:
@@ -473,6 +459,24 @@ def to_unit_range(images) -> np.ndarray:
     DataError: images are not a uint8 [N, H, W] array.
   """
   return _images_nhwc(images) / np.float32(255)
+
+
+def _uint8_images(x) -> np.ndarray:
+  """Float images [N, ...] of 784 pixels each -> float32 [N, 28, 28]."""
+  x = np.asarray(x, np.float32)
+  return x.reshape(x.shape[0], *IMAGE_SHAPE[:2])
+
+
+def gan_range_to_uint8(x) -> np.ndarray:
+  """Images in [-1, 1] (a tanh generator's), float [N, 28, 28, 1] or [N, 784] -> uint8 [N, 28, 28],
+  rounded to the nearest grey level (the inverse of to_gan_range on its values)."""
+  return np.clip(np.round((_uint8_images(x) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def unit_range_to_uint8(x) -> np.ndarray:
+  """Images in [0, 1] (Bernoulli means), float [N, 28, 28, 1] or [N, 784] -> uint8 [N, 28, 28],
+  rounded to the nearest grey level (the inverse of to_unit_range on its values)."""
+  return np.clip(np.round(_uint8_images(x) * 255.0), 0, 255).astype(np.uint8)
 
 
 def binarize(images, seed: int = 0) -> np.ndarray:

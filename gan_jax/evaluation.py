@@ -1,28 +1,24 @@
-"""Scoring trained generative models offline: samples, domain-classifier scores, VAE likelihood.
+"""Scoring generated images: domain-classifier scores against a test split, and scoring during training.
 
 `score_samples` computes every score of `gan_jax.metrics` for uint8 samples
 against a dataset's test split, with the domain classifier of
 `gan_jax.feature_nets` (a LeNet trained on that dataset, shipped with the
 package); `real_baseline` scores training images the same way, the row every
-score is read against. `load_run` and `generate_samples` restore any GAN or VAE
-training run (its config.json and a checkpoint). `iwae_log_likelihood` is the
-importance-weighted bound on log p(x) of a VAE (Burda et al. 2016, eq. 8).
+score is read against. `TrainingEvaluator` scores a run's samples as it trains;
+it is handed a sampler function and knows no model family. Restoring a
+finished run and drawing its samples is `gan_jax.runs`.
 """
 
-import functools
 import json
 import os
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
-import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import data, experiment, feature_nets, gan, losses, metrics, vae
-from gan_jax.errors import CheckpointError, ConfigError
-from gan_jax.models import build_discriminator, build_generator
+from gan_jax import data, feature_nets, files, metrics
+from gan_jax.errors import ConfigError
 
 # Score names in the order of the printed table; "higher" tells which way is better.
 SCORES = (("fid", "lower"), ("classifier_score", "higher"), ("kid", "lower"), ("precision", "higher"),
@@ -121,125 +117,6 @@ def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0,
   return score_samples(reference.train_images[idx], reference, seed=seed, memorization=memorization)
 
 
-# ----------------------------------------------------------------------------------------- trained runs
-
-class Run(NamedTuple):
-  """A training run restored from its workdir."""
-  kind: str        # "gan" or "vae"
-  config: ml_collections.ConfigDict
-  modules: tuple   # (generator, discriminator) or (encoder, decoder)
-  state: Any       # the TrainState of `step`
-  step: int
-
-
-def run_kind(config: ml_collections.ConfigDict) -> str:
-  """'gan', 'vae' or 'autoencoder', from the fields of a run's config."""
-  if "loss" in config and "latent_dim" in config:
-    return "gan"
-  if "posterior" in config:
-    return "vae"
-  return "autoencoder"
-
-
-def read_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config.json of a training run.
-
-  Raises:
-    CheckpointError: no config.json in workdir.
-  """
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise CheckpointError(f"{path} not found; pass the --workdir of a training run")
-  with open(path) as f:
-    saved = json.load(f)
-  if "model" in saved and "arch" not in saved:  # runs made before the field's rename (commit e0102ed and earlier)
-    saved["arch"] = saved.pop("model")
-  return ml_collections.ConfigDict(saved)
-
-
-def checkpoint_steps(workdir: str) -> list:
-  """The steps of the complete checkpoints in workdir/checkpoints, ascending."""
-  directory = os.path.join(workdir, "checkpoints")
-  if not os.path.isdir(directory):
-    return []
-  return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
-
-
-def load_run(workdir: str, step: int | None = None) -> Run:
-  """Restores the GAN or VAE of a workdir at `step` (default: the newest checkpoint).
-
-  Raises:
-    CheckpointError: no config.json, no checkpoint, or a damaged one.
-    ConfigError: the run is an autoencoder (it has no sampler).
-  """
-  config = read_config(workdir)
-  kind = run_kind(config)
-  if kind == "autoencoder":
-    raise ConfigError(f"{workdir} holds an autoencoder, which does not generate samples; "
-                      f"pass the workdir of a GAN or VAE run")
-  steps = checkpoint_steps(workdir)
-  if not steps:
-    raise CheckpointError(f"no checkpoint in {workdir}/checkpoints; train first")
-  if step is not None and step not in steps:
-    raise CheckpointError(f"no checkpoint of step {step} in {workdir}; it has {', '.join(map(str, steps))}")
-  if kind == "gan":
-    modules = (build_generator(config), build_discriminator(config))
-    template = gan.init_state(config, *modules)
-  else:
-    modules = vae.build_modules(config)
-    template = vae.init_state(config, *modules)
-  checkpointer = ckpt.Checkpointer(workdir)
-  try:
-    state = checkpointer.restore(template, step)
-  finally:
-    checkpointer.close()
-  return Run(kind, config, modules, state, int(state.step))
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _decode_means(decoder, params, z):
-  return jax.nn.sigmoid(decoder.apply({"params": params}, z))
-
-
-def _sample_in_batches(decode, latent_dim: int, num_samples: int, seed: int, batch_size: int) -> np.ndarray:
-  """uint8 [num_samples, 28, 28] from decode(z [batch_size, latent_dim]) -> uint8 images; z ~ N(0, I) from seed."""
-  if num_samples < 1:
-    raise ConfigError(f"--num_samples must be >= 1, got {num_samples}")
-  key = jax.random.key(seed)
-  chunks = []
-  for start in range(0, num_samples, batch_size):
-    z = jax.random.normal(jax.random.fold_in(key, start), (batch_size, latent_dim))  # one shape: one compile
-    chunks.append(decode(z)[:min(batch_size, num_samples - start)])
-  return np.concatenate(chunks)
-
-
-def gan_samples(generator, params: Any, batch_stats: Any, latent_dim: int, num_samples: int, seed: int = 0,
-                batch_size: int = 1000) -> np.ndarray:
-  """G(z) in inference mode (BatchNorm running averages) for z ~ N(0, I) from seed: uint8 [N, 28, 28]."""
-  return _sample_in_batches(lambda z: gan.to_uint8(gan.generate(generator, params, batch_stats, z)),
-                            latent_dim, num_samples, seed, batch_size)
-
-
-def generate_samples(run: Run, num_samples: int, seed: int = 0, batch_size: int = 1000) -> np.ndarray:
-  """Draws z ~ N(0, I) from `seed` and maps it to images.
-
-  GANs: G(z) in inference mode (BatchNorm running averages). VAEs: the decoder's
-  Bernoulli means sigmoid(logits), the grey-value images the model describes.
-  Returns:
-    uint8 [num_samples, 28, 28], rounded to the nearest grey level.
-  Raises:
-    ConfigError: num_samples < 1.
-  """
-  if run.kind == "gan":
-    return gan_samples(run.modules[0], *gan.sampling_variables(run.state),
-                       run.config.latent_dim, num_samples, seed, batch_size)
-
-  def decode(z):
-    p = np.asarray(_decode_means(run.modules[1], run.state.params["decoder"], z)).reshape(len(z), 28, 28)
-    return np.clip(np.round(p * 255.0), 0, 255).astype(np.uint8)
-  return _sample_in_batches(decode, run.config.latent_dim, num_samples, seed, batch_size)
-
-
 class TrainingEvaluator:
   """Scores a GAN during training and keeps the best checkpoint by FID.
 
@@ -252,10 +129,10 @@ class TrainingEvaluator:
   <workdir>/best.json = {"step", "epoch", "fid"}; a resumed run continues from it.
 
   Args (constructor):
-    config: the GAN's config (eval_samples, dataset, data_dir, latent_dim, seed).
+    config: the run's config (eval_samples, dataset, data_dir, seed).
     workdir: the run's directory.
-    generator: the G module (inference mode is used: BatchNorm running averages).
-    steps_per_epoch: train steps per epoch of the run.
+    sampler: (state, num_samples, seed) -> uint8 [num_samples, 28, 28], e.g. a GAN's
+      `gan_jax.gan.samples` of the state's generator; called with seed config.seed + 1.
   Calling it returns the scores of
   `score_samples` without memorization or class histogram (FID and KID in squared
   LeNet-feature units, the rest unitless), computed against the test split.
@@ -264,17 +141,15 @@ class TrainingEvaluator:
     OSError: <workdir>/best or best.json cannot be written.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str, generator, steps_per_epoch: int):
-    self.config, self.workdir, self.generator = config, workdir, generator
-    self.steps_per_epoch = steps_per_epoch
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str, sampler: Callable[[Any, int, int], np.ndarray]):
+    self.config, self.workdir, self.sampler = config, workdir, sampler
     self._reference = None
     self.best_path = os.path.join(workdir, "best.json")
 
   def __call__(self, epoch: float, state: Any) -> dict:
     if self._reference is None:
       self._reference = load_reference(self.config.dataset, self.config.data_dir or None)
-    samples = gan_samples(self.generator, *gan.sampling_variables(state),
-                          self.config.latent_dim, self.config.eval_samples, seed=self.config.seed + 1)
+    samples = self.sampler(state, self.config.eval_samples, self.config.seed + 1)
     scores = score_samples(samples, self._reference, memorization=False, kid_subsets=10)
     scores.pop("class_histogram")
     best = None
@@ -286,71 +161,5 @@ class TrainingEvaluator:
       checkpointer.save(int(state.step), state)
       checkpointer.wait()
       checkpointer.close()
-      experiment.write_json(self.best_path, {"step": int(state.step), "epoch": epoch, "fid": scores["fid"]})
+      files.write_json(self.best_path, {"step": int(state.step), "epoch": epoch, "fid": scores["fid"]})
     return scores
-
-
-# ----------------------------------------------------------------------------------------- VAE likelihood
-
-@functools.partial(jax.jit, static_argnums=(0, 1, 5))
-def _iwae_batch(encoder, decoder, params, x, key, num_importance):
-  """log p(x) estimates [B] with `num_importance` samples of q(z|x) each (Burda et al. 2016, eq. 8)."""
-  encoded = encoder.apply({"params": params["encoder"]}, x)
-  mean, logvar = encoded[0], encoded[1]
-  l_prime = encoded[2] if len(encoded) == 3 else None
-
-  def log_weights(k):
-    keys = jax.random.split(k, x.shape[0])
-    z, eps = losses.reparameterize(keys, mean, logvar, l_prime)
-    log_px_z = -losses.bernoulli_nll(decoder.apply({"params": params["decoder"]}, z), x)
-    return log_px_z + losses.standard_normal_log_p(z) - losses.gaussian_log_q(eps, logvar)
-
-  # Batches of importance samples are vmapped, the batches run in sequence (bounded memory).
-  log_w = jax.lax.map(log_weights, jax.random.split(key, num_importance), batch_size=min(num_importance, 100))
-  return jax.nn.logsumexp(log_w, axis=0) - jnp.log(num_importance)
-
-
-def iwae_log_likelihood(run: Run, images: np.ndarray, num_importance: int = 1000, *, binarized: bool = False,
-                        seed: int = 0, batch_size: int = 20, show_progress: bool = False) -> dict:
-  """Test-set ELBO and importance-weighted log-likelihood of a VAE, in nats per image.
-
-  log p(x) >= L_K = E[log (1/K) sum_k p(x, z_k) / q(z_k | x)] (Burda et al. 2016,
-  "Importance weighted autoencoders", eq. 8); L_1 is the ELBO and L_K increases
-  towards log p(x) with K.
-
-  Args:
-    run: a VAE Run (load_run).
-    images: uint8 [N, 28, 28] test images.
-    num_importance: K, samples of q(z|x) per image (1000 or more for a tight estimate).
-    binarized: score stochastically binarized images (seeded) instead of the grey values.
-    batch_size: images per device call (memory grows with batch_size x K x 784).
-  Returns:
-    {"test_elbo": mean L_1, "test_log_likelihood": mean L_K, "num_importance": K,
-     "num_images": N, "binarized": bool}; nats per image (higher is better).
-  Raises:
-    ConfigError: the run is not a VAE, or K < 1.
-  """
-  if run.kind != "vae":
-    raise ConfigError("the importance-weighted likelihood needs a VAE run")
-  if num_importance < 1:
-    raise ConfigError(f"--iwae_samples must be >= 1, got {num_importance}")
-  x_all = data.binarize(images, seed) if binarized else data.to_unit_range(images)
-  encoder, decoder = run.modules
-  key = jax.random.fold_in(jax.random.key(seed), 7)
-  totals = {"elbo": 0.0, "iwae": 0.0}
-  n = len(x_all)
-  starts = range(0, n, batch_size)
-  if show_progress:
-    from tqdm import tqdm
-    starts = tqdm(starts, desc=f"IWAE K={num_importance}", unit="batch")
-  for start in starts:
-    x = x_all[start:start + batch_size]
-    pad = batch_size - len(x)
-    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    k = jax.random.fold_in(key, start)
-    elbo = np.asarray(_iwae_batch(encoder, decoder, run.state.params, xp, jax.random.fold_in(k, 0), 1))
-    iwae = np.asarray(_iwae_batch(encoder, decoder, run.state.params, xp, jax.random.fold_in(k, 1), num_importance))
-    totals["elbo"] += float(np.sum(elbo[:len(x)]))
-    totals["iwae"] += float(np.sum(iwae[:len(x)]))
-  return {"test_elbo": totals["elbo"] / n, "test_log_likelihood": totals["iwae"] / n,
-          "num_importance": num_importance, "num_images": n, "binarized": binarized}

@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import data, parallel
+from gan_jax import data, files, parallel
 from gan_jax.errors import ConfigError
 from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainClock, TrainState, make_train_step, train_loop
 
@@ -29,6 +29,9 @@ RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sa
 # Fields added after runs were made, with the value those runs had: a saved config without
 # the field is compared as if it held this value.
 LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx", "precision": "float32"}
+# Fields added after runs were made whose absence means "not recorded": such a run resumes
+# with whatever the config says (and its config.json then records it).
+UNRECORDED_FIELDS = ("model_kind",)
 
 
 class Model(NamedTuple):
@@ -87,19 +90,11 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
   for name in sorted(set(saved) | set(new)):
     if name not in saved and name in LEGACY_VALUES:
       saved[name] = LEGACY_VALUES[name]
-    if name not in saved and not new[name]:
-      continue  # a field added after the run was made, left at its "off" value (False, 0, "")
+    if name not in saved and (not new[name] or name in UNRECORDED_FIELDS):
+      continue  # a field added after the run was made, left at its "off" value (False, 0, ""), or unrecorded
     if name not in RESUMABLE_FIELDS and saved.get(name) != new.get(name):
       raise ConfigError(f"{workdir} holds a run with {name}={saved.get(name)!r}, not {new.get(name)!r}; "
                         f"rerun with the same settings to resume, or use a new --workdir")
-
-
-def write_json(path: str, obj: Any) -> None:
-  """Writes obj as indented JSON, atomically."""
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True)
-  os.replace(tmp, path)
 
 
 def compiled_train_step(model: Model, dp: parallel.DataParallel) -> Callable[[Any, Any], tuple[Any, dict]]:
@@ -161,7 +156,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     start_step = int(state.step)
     print(f"gan_jax: resuming {workdir} from step {start_step}")
   if is_writer:
-    write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
+    files.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 

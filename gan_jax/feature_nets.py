@@ -27,7 +27,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from gan_jax import data
+from gan_jax import data, files
 from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models.classifier import LeNet
 
@@ -90,7 +90,7 @@ def save(params: Any, path) -> str:
   """
   path = pathlib.Path(path)
   blob = flax.serialization.to_bytes(jax.device_get(params))
-  data.write_atomic(path, blob)
+  files.write_atomic(path, blob)
   return hashlib.sha256(blob).hexdigest()
 
 

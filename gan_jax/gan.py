@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gan_jax import data, experiment, losses, metrics, parallel, plots
+from gan_jax import data, evaluation, experiment, files, losses, metrics, parallel, plots, sampling
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
@@ -280,10 +280,18 @@ def interpolate(z0: jax.Array, z1: jax.Array, num: int, method: str = "linear") 
   return direction * ((1 - t) * n0 + t * n1)
 
 
-def to_uint8(x: jax.Array) -> np.ndarray:
-  """[-1, 1] float images [N, 28, 28, 1] -> uint8 [N, 28, 28] (round to nearest grey level)."""
-  x = np.asarray(x, np.float32).reshape(x.shape[0], x.shape[1], x.shape[2])
-  return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
+def samples(generator: nn.Module, params: Any, batch_stats: Any, latent_dim: int, num_samples: int,
+            seed: int = 0) -> np.ndarray:
+  """G(z) in inference mode (BatchNorm running averages) for the first `num_samples` latents
+  z ~ N(0, I) of `seed` (gan_jax.sampling, the path sample, evaluate and in-training scores share).
+
+  Returns:
+    uint8 [num_samples, 28, 28].
+  Raises:
+    ConfigError: num_samples < 1.
+  """
+  return sampling.sample_images(lambda z: data.gan_range_to_uint8(generate(generator, params, batch_stats, z)),
+                                latent_dim, num_samples, seed)
 
 
 MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
@@ -414,8 +422,7 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
     plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
     ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
-    np.savez_compressed(npz[:-4] + ".tmp.npz", images=to_uint8(x))
-    os.replace(npz[:-4] + ".tmp.npz", npz)
+    files.write_npz(npz, images=data.gan_range_to_uint8(x))
     records = ctx.metrics_log.read()
     plots.plot_gan_curves(records, os.path.join(workdir, "curves.png"),
                           smoothing=max(1, steps_per_epoch // (4 * config.log_every_steps)))
@@ -429,8 +436,8 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
 
   evaluate = None
   if config.get("eval_every_epochs") or config.get("eval_every_steps"):
-    from gan_jax import evaluation  # imported here: evaluation builds on this module
-    evaluate = evaluation.TrainingEvaluator(config, workdir, eval_generator, steps_per_epoch)
+    evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
+        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed))
 
   return experiment.Model(
       init_state=lambda: init_state(config, generator, discriminator),

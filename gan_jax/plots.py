@@ -4,7 +4,6 @@ Every figure is written to a temporary file and renamed into place, so a crash
 never leaves a half-written PNG.
 """
 
-import os
 from typing import Optional, Sequence
 
 import matplotlib
@@ -14,13 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gan_jax import files  # noqa: E402
+
 
 def save_figure(fig, path: str, dpi: int = 100) -> None:
-  """Writes `fig` to `path` atomically and closes it."""
-  tmp = f"{path}.tmp.png"
-  fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-  plt.close(fig)
-  os.replace(tmp, path)
+  """Writes `fig` to `path` as PNG, atomically (gan_jax.files), and closes it."""
+  try:
+    files.write_figure(fig, path, dpi)
+  finally:
+    plt.close(fig)
 
 
 def tile_images(images: np.ndarray, num_columns: int = 8, pad: int = 2, pad_value: float = 1.0) -> np.ndarray:

@@ -24,6 +24,7 @@ import optax
 from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
+from gan_jax import files
 from gan_jax.errors import ConfigError
 from gan_jax.parallel import SINGLE_DEVICE, Collective
 
@@ -236,10 +237,7 @@ class MetricsLog:
   def truncate(self, step: int) -> None:
     self._purge_step = step + 1
     kept = [r for r in self.read() if r["step"] <= step]
-    tmp = self.path + ".tmp"
-    with open(tmp, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in kept)
-    os.replace(tmp, self.path)
+    files.write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
   def append(self, record: dict) -> None:
     with open(self.path, "a") as f:

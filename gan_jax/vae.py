@@ -17,7 +17,10 @@ import jax.scipy.stats
 import ml_collections
 import numpy as np
 
-from gan_jax import data, experiment, losses, plots
+from tqdm.auto import tqdm
+
+from gan_jax import data, experiment, losses, plots, sampling
+from gan_jax.errors import ConfigError
 from gan_jax.models.vae import VAEDecoder, VAEEncoder
 from gan_jax.parallel import SINGLE_DEVICE, Collective
 from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
@@ -174,3 +177,82 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed,
                                            binarized=config.get("binarize", False)))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _decode_means(decoder: VAEDecoder, params: Any, z: jax.Array) -> jax.Array:
+  return jax.nn.sigmoid(decoder.apply({"params": params}, z))
+
+
+def samples(decoder: VAEDecoder, params: Any, latent_dim: int, num_samples: int, seed: int = 0) -> np.ndarray:
+  """The decoder's Bernoulli means for the first `num_samples` latents z ~ N(0, I) of `seed`
+  (gan_jax.sampling): uint8 [num_samples, 28, 28], rounded to the nearest grey level.
+
+  Args:
+    params: the decoder's parameters.
+  Raises:
+    ConfigError: num_samples < 1.
+  """
+  return sampling.sample_images(lambda z: data.unit_range_to_uint8(_decode_means(decoder, params, z)),
+                                latent_dim, num_samples, seed)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def _iwae_batch(encoder, decoder, params, x, key, num_importance):
+  """log p(x) estimates [B] with `num_importance` samples of q(z|x) each (Burda et al. 2016, eq. 8)."""
+  encoded = encoder.apply({"params": params["encoder"]}, x)
+  mean, logvar = encoded[0], encoded[1]
+  l_prime = encoded[2] if len(encoded) == 3 else None
+
+  def log_weights(k):
+    keys = jax.random.split(k, x.shape[0])
+    z, eps = losses.reparameterize(keys, mean, logvar, l_prime)
+    log_px_z = -losses.bernoulli_nll(decoder.apply({"params": params["decoder"]}, z), x)
+    return log_px_z + losses.standard_normal_log_p(z) - losses.gaussian_log_q(eps, logvar)
+
+  # Batches of importance samples are vmapped, the batches run in sequence (bounded memory).
+  log_w = jax.lax.map(log_weights, jax.random.split(key, num_importance), batch_size=min(num_importance, 100))
+  return jax.nn.logsumexp(log_w, axis=0) - jnp.log(num_importance)
+
+
+def iwae_log_likelihood(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.ndarray,
+                        num_importance: int = 1000, *, binarized: bool = False, seed: int = 0, batch_size: int = 20,
+                        show_progress: bool = False) -> dict:
+  """Test-set ELBO and importance-weighted log-likelihood of a VAE, in nats per image.
+
+  log p(x) >= L_K = E[log (1/K) sum_k p(x, z_k) / q(z_k | x)] (Burda et al. 2016,
+  "Importance weighted autoencoders", eq. 8); L_1 is the ELBO and L_K increases
+  towards log p(x) with K.
+
+  Args:
+    encoder, decoder, params: a VAE's modules and {"encoder": ..., "decoder": ...} parameters.
+    images: uint8 [N, 28, 28] test images.
+    num_importance: K, samples of q(z|x) per image (1000 or more for a tight estimate).
+    binarized: score stochastically binarized images (seeded) instead of the grey values.
+    batch_size: images per device call (memory grows with batch_size x K x 784).
+  Returns:
+    {"test_elbo": mean L_1, "test_log_likelihood": mean L_K, "num_importance": K,
+     "num_images": N, "binarized": bool}; nats per image (higher is better).
+  Raises:
+    ConfigError: K < 1.
+  """
+  if num_importance < 1:
+    raise ConfigError(f"--iwae_samples must be >= 1, got {num_importance}")
+  x_all = data.binarize(images, seed) if binarized else data.to_unit_range(images)
+  key = jax.random.fold_in(jax.random.key(seed), 7)
+  totals = {"elbo": 0.0, "iwae": 0.0}
+  n = len(x_all)
+  starts = range(0, n, batch_size)
+  if show_progress:
+    starts = tqdm(starts, desc=f"IWAE K={num_importance}", unit="batch")
+  for start in starts:
+    x = x_all[start:start + batch_size]
+    pad = batch_size - len(x)
+    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
+    k = jax.random.fold_in(key, start)
+    elbo = np.asarray(_iwae_batch(encoder, decoder, params, xp, jax.random.fold_in(k, 0), 1))
+    iwae = np.asarray(_iwae_batch(encoder, decoder, params, xp, jax.random.fold_in(k, 1), num_importance))
+    totals["elbo"] += float(np.sum(elbo[:len(x)]))
+    totals["iwae"] += float(np.sum(iwae[:len(x)]))
+  return {"test_elbo": totals["elbo"] / n, "test_log_likelihood": totals["iwae"] / n,
+          "num_importance": num_importance, "num_images": n, "binarized": binarized}

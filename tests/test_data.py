@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 
-from gan_jax import data
+from gan_jax import data, files
 from gan_jax.errors import DataError
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -178,7 +178,7 @@ def test_failed_write_leaves_no_file(monkeypatch, tmp_path):
     raise OSError("disk full")
   monkeypatch.setattr(os, "replace", broken_replace)
   with pytest.raises(OSError):
-    data.write_atomic(tmp_path / "f.gz", b"data")
+    files.write_atomic(tmp_path / "f.gz", b"data")
   assert not os.listdir(tmp_path)
 
 

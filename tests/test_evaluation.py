@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from gan_jax import configs, data, evaluation, gan, vae
+from gan_jax import configs, data, evaluation, gan, runs, vae
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
 from tests.helpers import run_module, tiny_dcgan_config
@@ -103,13 +103,14 @@ def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
   config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4,
                      encoder_features=(64, 32), decoder_features=(32, 64), binarize=True))
   vae.train(config, str(tmp_path / "vae"))
-  run = evaluation.load_run(str(tmp_path / "vae"))
+  run = runs.load_run(str(tmp_path / "vae"))
   assert run.kind == "vae" and run.step == 30
   test_images, _ = data.load("mnist", "test", DATA_DIR or None)
   for binarized in (True, False):
-    result = evaluation.iwae_log_likelihood(run, test_images[:60], num_importance=64, binarized=binarized)
+    result = vae.iwae_log_likelihood(*run.modules, run.state.params, test_images[:60], num_importance=64,
+                                     binarized=binarized)
     assert result["test_log_likelihood"] > result["test_elbo"]
     assert result["test_log_likelihood"] < 0
-  samples = evaluation.generate_samples(run, 30, seed=1)
+  samples = runs.generate_samples(run, 30, seed=1)
   assert samples.dtype == np.uint8 and samples.shape == (30, 28, 28)
-  np.testing.assert_array_equal(samples, evaluation.generate_samples(run, 30, seed=1))
+  np.testing.assert_array_equal(samples, runs.generate_samples(run, 30, seed=1))

@@ -34,7 +34,7 @@ def test_train_writes_every_output(run_dir):
   assert sorted(os.listdir(run_dir / "checkpoints")) == ["2", "3"]
   with open(run_dir / "config.json") as f:
     config = json.load(f)
-  assert (config["dataset"], config["batch_size"], config["max_steps"]) == ("mnist", 16, 3)
+  assert (config["dataset"], config["batch_size"], config["max_steps"], config["model_kind"]) == ("mnist", 16, 3, "gan")
   with open(run_dir / "metrics.jsonl") as f:
     records = [json.loads(line) for line in f]
   assert [r["step"] for r in records] == [1, 2, 3]
@@ -58,6 +58,14 @@ def test_sample_export(run_dir):
   assert run_module("experiments.sample", f"--workdir={run_dir}", "--num_samples=10", f"--out={again}",
                     "--seed=3").returncode == 0
   np.testing.assert_array_equal(np.load(again)["images"], images)
+  # The images evaluate scores for --seed=3 (gan_jax.runs.generate_samples): the same, and
+  # the first 10 of any larger draw (z comes in fixed blocks of sampling.LATENT_BLOCK rows).
+  from gan_jax import runs
+  run = runs.load_run(str(run_dir))
+  assert run.kind == "gan"
+  np.testing.assert_array_equal(runs.generate_samples(run, 10, seed=3), images)
+  np.testing.assert_array_equal(runs.generate_samples(run, 1500, seed=3)[:10], images)
+  assert not np.array_equal(runs.generate_samples(run, 10, seed=4), images)
 
 
 def test_rerun_resumes_then_damaged_checkpoint_is_refused(run_dir, tmp_path):

@@ -1,0 +1,106 @@
+"""Restoring a training run from its workdir: its config.json, its modules, a checkpoint, and its samples.
+
+The top floor of gan_jax beside the model families' runs: it builds any family's
+modules (`gan_jax.gan`, `gan_jax.vae`), which the scoring code (`gan_jax.evaluation`)
+never does. Used by experiments.sample and experiments.evaluate.
+"""
+
+import json
+import os
+from typing import Any, NamedTuple
+
+import ml_collections
+import numpy as np
+
+from gan_jax import checkpoint as ckpt
+from gan_jax import gan, vae
+from gan_jax.errors import CheckpointError, ConfigError
+from gan_jax.models import build_discriminator, build_generator
+
+MODEL_KINDS = ("gan", "vae", "autoencoder")
+
+
+class Run(NamedTuple):
+  """A training run restored from its workdir."""
+  kind: str        # "gan" or "vae"
+  config: ml_collections.ConfigDict
+  modules: tuple   # (generator, discriminator) or (encoder, decoder)
+  state: Any       # the TrainState of `step`
+  step: int
+
+
+def run_kind(config: ml_collections.ConfigDict) -> str:
+  """'gan', 'vae' or 'autoencoder': the run's config.model_kind (gan_jax.configs sets it).
+
+  Raises:
+    CheckpointError: a config.json without model_kind (written before the field existed).
+  """
+  if config.get("model_kind") not in MODEL_KINDS:
+    raise CheckpointError(f"the config.json of this run names no model_kind ({', '.join(MODEL_KINDS)}); "
+                          f"add \"model_kind\": \"gan\" (or vae, autoencoder) to it")
+  return config.model_kind
+
+
+def read_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config.json of a training run.
+
+  Raises:
+    CheckpointError: no config.json in workdir.
+  """
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise CheckpointError(f"{path} not found; pass the --workdir of a training run")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def checkpoint_steps(workdir: str) -> list:
+  """The steps of the complete checkpoints in workdir/checkpoints, ascending."""
+  directory = os.path.join(workdir, "checkpoints")
+  if not os.path.isdir(directory):
+    return []
+  return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
+
+
+def load_run(workdir: str, step: int | None = None) -> Run:
+  """Restores the GAN or VAE of a workdir at `step` (default: the newest checkpoint).
+
+  Raises:
+    CheckpointError: no config.json, no checkpoint, or a damaged one.
+    ConfigError: the run is an autoencoder (it has no sampler).
+  """
+  config = read_config(workdir)
+  kind = run_kind(config)
+  if kind == "autoencoder":
+    raise ConfigError(f"{workdir} holds an autoencoder, which does not generate samples; "
+                      f"pass the workdir of a GAN or VAE run")
+  steps = checkpoint_steps(workdir)
+  if not steps:
+    raise CheckpointError(f"no checkpoint in {workdir}/checkpoints; train first")
+  if step is not None and step not in steps:
+    raise CheckpointError(f"no checkpoint of step {step} in {workdir}; it has {', '.join(map(str, steps))}")
+  if kind == "gan":
+    modules = (build_generator(config), build_discriminator(config))
+    template = gan.init_state(config, *modules)
+  else:
+    modules = vae.build_modules(config)
+    template = vae.init_state(config, *modules)
+  checkpointer = ckpt.Checkpointer(workdir)
+  try:
+    state = checkpointer.restore(template, step)
+  finally:
+    checkpointer.close()
+  return Run(kind, config, modules, state, int(state.step))
+
+
+def generate_samples(run: Run, num_samples: int, seed: int = 0) -> np.ndarray:
+  """The first `num_samples` images of `seed` (gan_jax.sampling): uint8 [num_samples, 28, 28].
+
+  GANs: G(z) in inference mode (`gan_jax.gan.samples`). VAEs: the decoder's
+  Bernoulli means, the grey-value images the model describes (`gan_jax.vae.samples`).
+  Raises:
+    ConfigError: num_samples < 1.
+  """
+  if run.kind == "gan":
+    return gan.samples(run.modules[0], *gan.sampling_variables(run.state), run.config.latent_dim, num_samples, seed)
+  return vae.samples(run.modules[1], run.state.params["decoder"], run.config.latent_dim, num_samples, seed)
