@@ -20,3 +20,4 @@ DATA_DIR = str(SHARED_DATA) if SHARED_DATA.is_dir() else ""
 def pytest_configure(config):
   config.addinivalue_line(
       "markers", "registry: reaches a package registry (PyPI, Debian) for real; deselect with -m 'not registry'")
+  config.addinivalue_line("markers", "slow: over about 8 s on 2 cores; the fast tier is -m 'not slow'")

@@ -69,6 +69,7 @@ def test_clustering_accuracy_uses_the_best_matching():
   assert autoencoder.clustering_accuracy(labels, clusters) == pytest.approx(45 / 50)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kw", [dict(corruption="mask", recon_loss="bce", tied_weights=True),
                                 dict(arch="conv", recon_loss="l2")])
 def test_autoencoder_trains_on_real_mnist(tmp_path, kw):

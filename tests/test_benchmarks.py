@@ -10,6 +10,7 @@ from gan_jax.models import build_discriminator, build_generator
 from tests.helpers import DATA_DIR, run_module
 
 
+@pytest.mark.slow
 def test_benchmark_command_writes_a_table_with_jax_alone(tmp_path):
   out = tmp_path / "bench.md"
   args = ["--notorch", "--cases=dcgan_fast_b16,matmul", "--rounds=1", "--window_seconds=0.2", f"--out={out}"]

@@ -16,6 +16,7 @@ def reference():
   return evaluation.load_reference("mnist", DATA_DIR or None)
 
 
+@pytest.mark.slow
 def test_real_images_score_like_the_test_split_and_a_collapsed_set_does_not(reference):
   train = reference.train_images[:2000]
   real = evaluation.score_samples(train, reference, memorization=False)
@@ -40,6 +41,7 @@ def test_score_samples_rejects_bad_samples(reference):
     evaluation.score_samples(np.zeros((100, 28, 28), np.float32), reference)
 
 
+@pytest.mark.slow
 def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   workdir = tmp_path / "gan"
   config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100)
@@ -85,6 +87,7 @@ def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   assert missing.returncode == 2 and "not found" in missing.stderr and not list(tmp_path.glob("*.json"))
 
 
+@pytest.mark.slow
 def test_samples_file_cli(tmp_path, reference):
   path = tmp_path / "real.npz"
   np.savez_compressed(path, images=reference.train_images[:500])
@@ -98,6 +101,7 @@ def test_samples_file_cli(tmp_path, reference):
   assert "fid" in result.stdout and "real vs real" in result.stdout
 
 
+@pytest.mark.slow
 def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
   config = configs.vae()
   config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4,

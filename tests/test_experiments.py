@@ -11,6 +11,8 @@ from gan_jax import configs
 from tests.conftest import DATA_DIR
 from tests.helpers import run_module
 
+pytestmark = pytest.mark.slow  # every test here runs a command-line tool
+
 TINY = ["--batch_size=16", "--config.generator_features=(16,8,8)", "--config.discriminator_features=(8,16)",
         "--config.log_every_steps=1", "--config.checkpoint_every_steps=2", "--config.eval_every_epochs=0"]
 

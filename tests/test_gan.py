@@ -47,6 +47,7 @@ def test_nearest_neighbors_measures_near_copies_exactly():
   np.testing.assert_allclose(d[:, 0], 3.0, rtol=1e-6)  # sqrt(36 * 0.5^2)
 
 
+@pytest.mark.slow
 def test_g_update_reusing_the_fake_batch_equals_recomputing_it():
   """reuse_fake: the G phase's loss and gradient through the D phase's carried pullback equal
   autodiff through a second G(z) on the same z (G's parameters are unchanged between the phases)."""

@@ -181,6 +181,7 @@ def test_per_example_dropout_masks_depend_on_the_example_key_only():
                               discriminator.apply(variables, x, train=False))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gradients", ["autodiff", "fast"])
 def test_bfloat16_dcgan_keeps_float32_parameters_and_is_near_the_float32_model(gradients):
   """Mixed precision: the same parameters (float32), float32 outputs and gradients, values within bfloat16 rounding."""

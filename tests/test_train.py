@@ -29,6 +29,7 @@ def four_steps(tmp_path_factory):
   return workdir, config
 
 
+@pytest.mark.slow
 def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   workdir, config = four_steps
   gan.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
@@ -48,6 +49,7 @@ def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   assert seconds == sorted(seconds) and seconds[2] > seconds[1] > 0
 
 
+@pytest.mark.slow
 def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(tmp_path):
   """Every logged metric reaches TensorBoard at its step; the epoch grids arrive as images; a resumed
   run purges the steps it redoes, so no step appears twice."""
@@ -62,6 +64,7 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
   assert images == {"samples_fixed_z": [2, 4]}  # each sitting's last (partial) epoch grid
 
 
+@pytest.mark.slow
 def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
   workdir, config = four_steps
   gan.train(tiny_dcgan_config(max_steps=4), str(tmp_path / "same"))
@@ -72,6 +75,7 @@ def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
   assert min(jax.tree.leaves(diffs)) > 0  # every parameter array differs
 
 
+@pytest.mark.slow
 def test_metrics_are_finite_and_in_range(four_steps):
   workdir, _ = four_steps
   records = MetricsLog(f"{workdir}/metrics.jsonl").read()
@@ -83,12 +87,14 @@ def test_metrics_are_finite_and_in_range(four_steps):
     assert json.load(f)["max_steps"] == 4
 
 
+@pytest.mark.slow
 def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
   workdir, _ = four_steps
   with pytest.raises(ConfigError, match="holds a run with latent_dim=100"):
     gan.train(tiny_dcgan_config(max_steps=6, latent_dim=64), workdir)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
     dict(arch="mlp", loss="minimax", d_dropout=0.0, optimizer="sgd_momentum", learning_rate=0.01, k_d_steps=2),
     dict(arch="mlp", loss="least_squares", ls_coding="pearson"),
@@ -120,6 +126,7 @@ def test_train_clock_does_not_count_paused_time():
   assert clock.seconds == frozen  # stopped
 
 
+@pytest.mark.slow
 def test_generator_moving_average_follows_the_generator():
   import jax.numpy as jnp
   from gan_jax.train import make_train_step

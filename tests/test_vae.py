@@ -6,6 +6,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gan_jax import configs, losses, vae
 from gan_jax.models.vae import VAEDecoder, VAEEncoder
@@ -89,6 +90,7 @@ def test_gradients_flow_through_the_reparameterization():
   chex.assert_trees_all_close(jnp.triu(grads["l_prime"]), jnp.zeros((2, 3, 3)))  # masked entries get none
 
 
+@pytest.mark.slow
 def test_vae_trains_on_real_mnist(tmp_path):
   config = configs.vae()
   config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=60, log_every_steps=10, show_progress=False,
