@@ -1,8 +1,12 @@
-"""GAN losses as pure functions of the discriminator's outputs.
+"""Losses as pure functions: the GAN losses, and the per-example terms of the VAE and autoencoders.
 
-D(x) = sigmoid(logit). Every loss is written with `jax.nn.softplus`, which is
-exact and stable for logits of any size: -log sigmoid(l) = softplus(-l) and
--log(1 - sigmoid(l)) = softplus(l). All losses are means over the batch, in nats.
+GAN losses are functions of the discriminator's outputs, D(x) = sigmoid(logit),
+written with `jax.nn.softplus`, which is exact and stable for logits of any size:
+-log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l). They are
+means over the batch, in nats. The reconstruction, KL and log-density terms
+(bernoulli_nll, squared_error, gaussian_kl, ...) return one value per example
+[B], summed over pixels or latent dimensions; `reparameterize` and `corrupt`
+draw the noise those models need.
 """
 
 import functools

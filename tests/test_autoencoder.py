@@ -80,6 +80,10 @@ def test_autoencoder_trains_on_real_mnist(tmp_path, kw):
   test = [r for r in records if "test_loss" in r]
   assert len(test) == 1 and test[0]["test_clean_loss"] > 0
   features = json.loads((tmp_path / "features.json").read_text())
-  assert 0.1 <= features["kmeans_accuracy_codes"] <= 1 and 0.1 <= features["kmeans_accuracy_pixels"] <= 1
+  # Hungarian-matched k-means accuracy on the first 2,000 test images: raw pixels 0.555 (measured);
+  # 32-d Gaussian noise as codes 0.131, so after 40 steps the codes (measured 0.21-0.25) carry digit
+  # information; they do not beat the pixels this early (the full runs in results/README.md do).
+  assert 0.50 < features["kmeans_accuracy_pixels"] < 0.60
+  assert features["kmeans_accuracy_codes"] > 0.16
   for name in ("reconstructions_epoch_001.png", "curves.png", "code_scatter.png"):
     assert (tmp_path / name).exists(), name

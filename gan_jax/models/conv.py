@@ -2,7 +2,7 @@
 
 XLA:CPU runs forward convolutions well but the input gradient of a stride-2
 convolution poorly: autodiff gives a convolution over a stride-dilated input
-(../shared/DESIGN.md). `conv2d` computes the same function as
+(results/benchmarks_layers.md). `conv2d` computes the same function as
 `lax.conv_general_dilated` (NHWC input, HWIO kernel) under a `jax.custom_vjp`
 whose input gradient is the sub-pixel (phase-decomposed) form of the transposed
 convolution (Shi et al. 2016): one stride-1 convolution of dy to s*s*C_in

@@ -6,7 +6,7 @@ computed as one stride-1 convolution to `stride**2 * features` channels followed
 by depth-to-space (Shi et al. 2016, "Real-Time Single Image and Video
 Super-Resolution Using an Efficient Sub-Pixel CNN"). It exists because XLA:CPU's
 gradient of a stride-2 `ConvTranspose` is very slow (3.4 s against 50 ms in
-PyTorch for the DCGAN 128->64 layer, measured in ../shared/DESIGN.md); the
+PyTorch for the DCGAN 128->64 layer, batch 256, on a 2-core CPU); the
 sub-pixel form is the same linear map, and its backward pass is fast.
 """
 
