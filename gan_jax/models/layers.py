@@ -94,7 +94,33 @@ def subpixel_kernel(kernel: jax.Array, strides: Sequence[int]) -> tuple[jax.Arra
 depth_to_space = fast_conv.depth_to_space
 
 
-class SubPixelConvTranspose(nn.Module):
+class _ConvLayer(nn.Module):
+  """The attributes, kernel, mixed-precision operands and bias that Conv and SubPixelConvTranspose share."""
+  features: int
+  kernel_size: Sequence[int] = (5, 5)
+  strides: Sequence[int] = (2, 2)
+  use_bias: bool = True
+  kernel_init: Any = nn.initializers.lecun_normal()
+  bias_init: Any = nn.initializers.zeros_init()
+  compute_dtype: Optional[Any] = None
+
+  def _kernel(self, c_in: int) -> jax.Array:
+    kh, kw = self.kernel_size
+    return self.param("kernel", self.kernel_init, (kh, kw, c_in, self.features))
+
+  def _operands(self, x: jax.Array, kernel: jax.Array) -> tuple[jax.Array, jax.Array, Optional[Any]]:
+    """(x, kernel) in the operand dtype (compute_dtype, else x's), and the preferred_element_type
+    of the convolution (float32 with a compute_dtype: float32 accumulation and output; else None)."""
+    dtype = self.compute_dtype or x.dtype
+    return x.astype(dtype), kernel.astype(dtype), jnp.float32 if self.compute_dtype else None
+
+  def _add_bias(self, y: jax.Array) -> jax.Array:
+    if not self.use_bias:
+      return y
+    return y + self.param("bias", self.bias_init, (self.features,)).astype(y.dtype)
+
+
+class SubPixelConvTranspose(_ConvLayer):
   """A "SAME" transposed convolution, computed in sub-pixel form.
 
   Drop-in for `nn.ConvTranspose(features, kernel_size, strides, padding="SAME")`:
@@ -110,32 +136,18 @@ class SubPixelConvTranspose(nn.Module):
     compute_dtype: None, or the dtype of the convolution's operands (mixed
       precision: float32 accumulation and output; see `mixed_precision`).
   """
-  features: int
-  kernel_size: Sequence[int] = (5, 5)
-  strides: Sequence[int] = (2, 2)
-  use_bias: bool = True
-  kernel_init: Any = nn.initializers.lecun_normal()
-  bias_init: Any = nn.initializers.zeros_init()
-  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """x: [B, H, W, C_in] float -> [B, H * sh, W * sw, features] (float32 with a compute_dtype)."""
-    kh, kw = self.kernel_size
-    kernel = self.param("kernel", self.kernel_init, (kh, kw, x.shape[-1], self.features))
-    sub, padding = subpixel_kernel(kernel, self.strides)
-    operand_dtype = self.compute_dtype or x.dtype
-    y = jax.lax.conv_general_dilated(
-        x.astype(operand_dtype), sub.astype(operand_dtype), window_strides=(1, 1), padding=padding,
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        preferred_element_type=jnp.float32 if self.compute_dtype else None)
-    y = depth_to_space(y, self.strides)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, (self.features,)).astype(y.dtype)
-    return y
+    sub, padding = subpixel_kernel(self._kernel(x.shape[-1]), self.strides)
+    x, sub, preferred = self._operands(x, sub)
+    y = jax.lax.conv_general_dilated(x, sub, window_strides=(1, 1), padding=padding,
+                                     dimension_numbers=("NHWC", "HWIO", "NHWC"), preferred_element_type=preferred)
+    return self._add_bias(depth_to_space(y, self.strides))
 
 
-class Conv(nn.Module):
+class Conv(_ConvLayer):
   """A "SAME" convolution with the parameters and outputs of `flax.linen.Conv`, computed by
   `gan_jax.models.conv.conv2d` (a sub-pixel input gradient, fast on XLA:CPU for stride 2).
 
@@ -146,24 +158,12 @@ class Conv(nn.Module):
     use_bias: whether to add a bias.
     compute_dtype: as for SubPixelConvTranspose.
   """
-  features: int
-  kernel_size: Sequence[int] = (5, 5)
-  strides: Sequence[int] = (2, 2)
-  use_bias: bool = True
-  kernel_init: Any = nn.initializers.lecun_normal()
-  bias_init: Any = nn.initializers.zeros_init()
-  compute_dtype: Optional[Any] = None
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """x: [B, H, W, C_in] float -> [B, ceil(H / s), ceil(W / s), features] (float32 with a compute_dtype)."""
     kh, kw = self.kernel_size
-    kernel = self.param("kernel", self.kernel_init, (kh, kw, x.shape[-1], self.features))
     s = self.strides[0]
     padding = [fast_conv.same_padding(x.shape[1], kh, s), fast_conv.same_padding(x.shape[2], kw, s)]
-    operand_dtype = self.compute_dtype or x.dtype
-    y = fast_conv.conv2d(x.astype(operand_dtype), kernel.astype(operand_dtype), s, padding,
-                         jnp.float32 if self.compute_dtype else None)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, (self.features,)).astype(y.dtype)
-    return y
+    x, kernel, preferred = self._operands(x, self._kernel(x.shape[-1]))
+    return self._add_bias(fast_conv.conv2d(x, kernel, s, padding, preferred))
