@@ -17,6 +17,7 @@ import scipy.optimize
 import sklearn.cluster
 
 from gan_jax import data, experiment, files, losses, plots
+from gan_jax.batching import batched
 from gan_jax.errors import ConfigError
 from gan_jax.models.autoencoder import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from gan_jax.parallel import SINGLE_DEVICE
@@ -106,19 +107,17 @@ def make_evaluator(config, encoder, decoder, batch_size: int = 1000):
   images: uint8 [N, 28, 28].
   """
   @jax.jit
-  def batch_losses(params, x, key):
+  def example_losses(params, x, key):
     _, _, logits = autoencode(config, encoder, decoder, params, x, key)
     clean_logits = decoder.apply({"params": params["decoder"]}, encoder.apply({"params": params["encoder"]}, x),
                                  tied_kernels=_tied(config, params))
-    return jnp.sum(reconstruction_loss(config, logits, x)), jnp.sum(reconstruction_loss(config, clean_logits, x))
+    return reconstruction_loss(config, logits, x), reconstruction_loss(config, clean_logits, x)
 
   def evaluate(params, images: np.ndarray) -> dict:
     key = jax.random.key(config.seed)
-    total = clean = 0.0
-    for start in range(0, len(images), batch_size):
-      a, b = batch_losses(params, data.to_unit_range(images[start:start + batch_size]), jax.random.fold_in(key, start))
-      total, clean = total + float(a), clean + float(b)
-    return {"loss": total / len(images), "clean_loss": clean / len(images)}
+    loss, clean = batched(lambda start, x: example_losses(params, data.to_unit_range(x), jax.random.fold_in(key, start)),
+                          images, batch_size=batch_size)
+    return {"loss": float(np.mean(loss)), "clean_loss": float(np.mean(clean))}
 
   return evaluate
 
@@ -126,8 +125,7 @@ def make_evaluator(config, encoder, decoder, batch_size: int = 1000):
 def encode(encoder, params, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
   """Codes of clean images: uint8 [N, 28, 28] -> float32 [N, code_dim]."""
   apply = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x))
-  return np.concatenate([np.asarray(apply(data.to_unit_range(images[s:s + batch_size])))
-                         for s in range(0, len(images), batch_size)])
+  return batched(lambda start, x: apply(data.to_unit_range(x)), images, batch_size=batch_size)
 
 
 def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray, num_classes: int = 10) -> float:

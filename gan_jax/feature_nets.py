@@ -28,6 +28,7 @@ import optax
 from tqdm.auto import tqdm
 
 from gan_jax import data, files
+from gan_jax.batching import batched
 from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models.classifier import LeNet
 
@@ -185,22 +186,9 @@ def embed(net: FeatureNet, images, batch_size: int = 1000) -> tuple[np.ndarray, 
     ConfigError: batch_size < 1.
     DataError: images of another shape or dtype, or float images outside [0, 1].
   """
-  if batch_size < 1:
-    raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
   x = _unit_images(images)
-  n = len(x)
-  features, probs = [], []
-  for start in range(0, n, batch_size):
-    batch = x[start:start + batch_size]
-    rows = len(batch)
-    if rows < batch_size:
-      batch = np.concatenate([batch, np.zeros((batch_size - rows, *batch.shape[1:]), np.float32)])
-    f, p = jax.device_get(_features_and_probs(net.module, net.params, batch))
-    features.append(f[:rows])
-    probs.append(p[:rows])
-  if not features:
-    return (np.zeros((0, net.module.hidden), np.float32), np.zeros((0, net.module.num_classes), np.float32))
-  return np.concatenate(features), np.concatenate(probs)
+  return batched(lambda start, batch: jax.device_get(_features_and_probs(net.module, net.params, batch)),
+                 x, batch_size=batch_size)
 
 
 def accuracy(net: FeatureNet, images, labels) -> float:

@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.batching import batched
+
 
 @jax.jit
 def _squared_distances(queries: jax.Array, references: jax.Array) -> jax.Array:
@@ -194,12 +196,9 @@ def kth_neighbor_distance(points: np.ndarray, k: int) -> np.ndarray:
 
 def _within_any_ball(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk_size: int = 2000) -> np.ndarray:
   """bool [Q]: whether each query lies within radius of at least one centre."""
-  inside = np.zeros(len(queries), bool)
   r2 = jnp.asarray(radii, jnp.float32) ** 2
-  for start in range(0, len(queries), chunk_size):
-    d2 = _squared_distances(jnp.asarray(queries[start:start + chunk_size]), jnp.asarray(centres))
-    inside[start:start + chunk_size] = np.asarray(jnp.any(d2 <= r2[None, :], axis=1))
-  return inside
+  return batched(lambda start, q: jnp.any(_squared_distances(jnp.asarray(q), jnp.asarray(centres)) <= r2[None, :],
+                                          axis=1), np.asarray(queries, np.float32), batch_size=chunk_size)
 
 
 def precision_recall(real_features: np.ndarray, fake_features: np.ndarray, k: int = 3,

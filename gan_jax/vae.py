@@ -17,9 +17,9 @@ import jax.scipy.stats
 import ml_collections
 import numpy as np
 
-from tqdm.auto import tqdm
 
 from gan_jax import data, experiment, losses, plots, sampling
+from gan_jax.batching import batched
 from gan_jax.errors import ConfigError
 from gan_jax.models.vae import VAEDecoder, VAEEncoder
 from gan_jax.parallel import SINGLE_DEVICE, Collective
@@ -93,10 +93,8 @@ def init_state(config: ml_collections.ConfigDict, encoder: VAEEncoder, decoder: 
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _evaluate_batch(encoder, decoder, params, x, key):
-  keys = example_keys(key, x.shape[0])
-  recon, kl = negative_elbo(encoder, decoder, params, x, keys)
-  return jnp.sum(recon), jnp.sum(kl)
+def _example_elbo_terms(encoder, decoder, params, x, key):
+  return negative_elbo(encoder, decoder, params, x, example_keys(key, x.shape[0]))
 
 
 def evaluate(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.ndarray, seed: int = 0,
@@ -111,13 +109,9 @@ def evaluate(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.n
   """
   key = jax.random.key(seed)
   x_all = data.binarize(images) if binarized else data.to_unit_range(images)
-  recon = kl = 0.0
-  for start in range(0, len(images), batch_size):
-    r, k = _evaluate_batch(encoder, decoder, params, x_all[start:start + batch_size],
-                           jax.random.fold_in(key, start))
-    recon, kl = recon + float(r), kl + float(k)
-  n = len(images)
-  return {"loss": (recon + kl) / n, "recon_loss": recon / n, "kl": kl / n}
+  recon, kl = batched(lambda start, x: _example_elbo_terms(encoder, decoder, params, x, jax.random.fold_in(key, start)),
+                      x_all, batch_size=batch_size)
+  return {"loss": float(np.mean(recon + kl)), "recon_loss": float(np.mean(recon)), "kl": float(np.mean(kl))}
 
 
 def write_figures(workdir: str, config, encoder, decoder, params, test_images, test_labels, epoch: int) -> None:
@@ -134,8 +128,7 @@ def write_figures(workdir: str, config, encoder, decoder, params, test_images, t
     z = jnp.stack(jnp.meshgrid(grid, grid[::-1]), axis=-1).reshape(-1, 2)
     plots.save_image_grid(np.asarray(decode(z)), os.path.join(workdir, "latent_manifold.png"), num_columns=10,
                           value_range=(0.0, 1.0), title=f"2-D latent manifold, epoch {epoch}")
-  mu = np.concatenate([np.asarray(means(data.to_unit_range(test_images[s:s + 1000])))
-                       for s in range(0, len(test_images), 1000)])
+  mu = batched(lambda start, x: means(data.to_unit_range(x)), test_images)
   plots.save_latent_scatter(mu, np.asarray(test_labels), os.path.join(workdir, "latent_scatter.png"),
                             title=f"test-set latent means, epoch {epoch}")
 
@@ -240,19 +233,13 @@ def iwae_log_likelihood(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, i
     raise ConfigError(f"--iwae_samples must be >= 1, got {num_importance}")
   x_all = data.binarize(images, seed) if binarized else data.to_unit_range(images)
   key = jax.random.fold_in(jax.random.key(seed), 7)
-  totals = {"elbo": 0.0, "iwae": 0.0}
-  n = len(x_all)
-  starts = range(0, n, batch_size)
-  if show_progress:
-    starts = tqdm(starts, desc=f"IWAE K={num_importance}", unit="batch")
-  for start in starts:
-    x = x_all[start:start + batch_size]
-    pad = batch_size - len(x)
-    xp = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
+
+  def bounds(start, x):
     k = jax.random.fold_in(key, start)
-    elbo = np.asarray(_iwae_batch(encoder, decoder, params, xp, jax.random.fold_in(k, 0), 1))
-    iwae = np.asarray(_iwae_batch(encoder, decoder, params, xp, jax.random.fold_in(k, 1), num_importance))
-    totals["elbo"] += float(np.sum(elbo[:len(x)]))
-    totals["iwae"] += float(np.sum(iwae[:len(x)]))
-  return {"test_elbo": totals["elbo"] / n, "test_log_likelihood": totals["iwae"] / n,
+    return (_iwae_batch(encoder, decoder, params, x, jax.random.fold_in(k, 0), 1),
+            _iwae_batch(encoder, decoder, params, x, jax.random.fold_in(k, 1), num_importance))
+  elbo, iwae = batched(bounds, x_all, batch_size=batch_size,
+                       progress=f"IWAE K={num_importance}" if show_progress else "")
+  n = len(x_all)
+  return {"test_elbo": float(np.mean(elbo)), "test_log_likelihood": float(np.mean(iwae)),
           "num_importance": num_importance, "num_images": n, "binarized": binarized}
