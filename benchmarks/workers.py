@@ -115,17 +115,18 @@ class JaxWorker:
         jax.block_until_ready(out)
       self.window_fn, self.flops = window, 2.0 * n ** 3
       return {}
-    from gan_jax import data, experiment, gan, parallel, vae
-    from gan_jax.train import MetricsLog
+    from gan_jax import data, experiment, gan_run, parallel, vae
+    from gan_jax.train import Context, MetricsLog, Schedule
     config = case_config(name, batch_size, device)
-    images, labels = data.load(config.dataset, "train", data_dir=data_dir)
+    images, _ = data.load(config.dataset, "train", data_dir=data_dir)
     dp = parallel.DataParallel(config.parallelism, parallel.resolve_accelerator(config.accelerator))
     tmp = tempfile.mkdtemp(prefix="gan_jax_bench_")
-    ctx = experiment.Context(config, tmp, dp, images, labels, MetricsLog(os.path.join(tmp, "metrics.jsonl")), False)
-    model = (vae if name == "vae" else gan).build_model(ctx)
+    schedule = Schedule.from_config(config, len(images))
+    ctx = Context(config, tmp, dp, images, MetricsLog(os.path.join(tmp, "metrics.jsonl")), schedule)
+    model = (vae if name == "vae" else gan_run).build_model(ctx)
     state = dp.put_state(model.init_state())
     step = experiment.compiled_train_step(model, dp)
-    get_batch = experiment.batch_feeder(model, images, labels, config.seed)
+    get_batch = experiment.batch_feeder(model, images, schedule, config.seed)
     try:
       cost = step.lower(state, dp.put_batch(get_batch(0))).compile().cost_analysis()
       cost = cost[0] if isinstance(cost, (list, tuple)) else cost

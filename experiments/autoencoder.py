@@ -11,10 +11,10 @@ Rerunning the same command resumes from the newest checkpoint in --workdir.
 from absl import flags
 
 from experiments import cli
-from gan_jax import autoencoder, configs
+from gan_jax import configs, experiment
 
 cli.define_flags(configs.autoencoder())
 flags.adopt_module_key_flags(cli)
 
 if __name__ == "__main__":
-  cli.run(autoencoder.train)
+  cli.run(experiment.train)

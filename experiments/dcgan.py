@@ -10,10 +10,10 @@ Rerunning the same command resumes from the newest checkpoint in --workdir.
 from absl import flags
 
 from experiments import cli
-from gan_jax import configs, gan
+from gan_jax import configs, experiment
 
 cli.define_flags(configs.dcgan(), recipes=configs.DCGAN_RECIPES)
 flags.adopt_module_key_flags(cli)
 
 if __name__ == "__main__":
-  cli.run(gan.train)
+  cli.run(experiment.train)

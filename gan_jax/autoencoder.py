@@ -16,12 +16,12 @@ import numpy as np
 import scipy.optimize
 import sklearn.cluster
 
-from gan_jax import data, experiment, files, losses, plots
+from gan_jax import data, files, losses, plots, rng
 from gan_jax.batching import batched
 from gan_jax.errors import ConfigError
 from gan_jax.models.autoencoder import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from gan_jax.parallel import SINGLE_DEVICE
-from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import Context, Model, Phase, TrainState, create_train_state, example_keys, make_optimizer
 
 RECON_LOSSES = ("l2", "bce")
 
@@ -89,14 +89,14 @@ def optimizers_for(config: ml_collections.ConfigDict) -> dict:
   return {"autoencoder": (make_optimizer(config), ("encoder", "decoder"))}
 
 
-def init_state(config, encoder, decoder) -> TrainState:
-  """A fresh autoencoder TrainState from config.seed."""
-  e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
+def init_state(config, encoder, decoder, optimizers: dict) -> TrainState:
+  """A fresh autoencoder TrainState from config.seed, with the states of `optimizers` (from `optimizers_for`)."""
+  e_key, d_key, run_key = jax.random.split(rng.key(config.seed, rng.Stream.INIT), 3)
   enc = encoder.init(e_key, jnp.zeros((2,) + data.IMAGE_SHAPE))["params"]
   tied = [enc[f"layer_{i}"]["kernel"] for i in range(len(enc))] if config.tied_weights else None
   dec = decoder.init(d_key, jnp.zeros((2, config.code_dim)), tied_kernels=tied)["params"]
   return create_train_state({"encoder": enc, "decoder": dec}, {},
-                            optimizers_for(config), run_key)
+                            optimizers, run_key)
 
 
 def make_evaluator(config, encoder, decoder, batch_size: int = 1000):
@@ -154,20 +154,15 @@ def _corruption_label(config) -> str:
   return f"corrupted\n({config.corruption} {config.corruption_level:g})"
 
 
-def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Trains a (denoising) autoencoder from `config` in `workdir`, resuming from its latest checkpoint.
+def build_model(ctx: Context) -> Model:
+  """The (denoising) autoencoder that `gan_jax.experiment.run` trains (also timed by benchmarks.run).
 
-  Writes, besides experiment.run's files: test_loss and test_clean_loss per epoch
+  Writes, besides the run's files: test_loss and test_clean_loss per epoch
   in metrics.jsonl; curves.png; reconstructions_epoch_XXX.png (rows: input,
   corrupted input, reconstruction); features.json (k-means accuracy of the codes
   of the first config.kmeans_examples test images, and of their raw pixels for
   comparison); code_scatter.png.
   """
-  return experiment.run(config, workdir, build_model)
-
-
-def build_model(ctx: experiment.Context) -> experiment.Model:
-  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
   config, workdir = ctx.config, ctx.workdir
   encoder, decoder = build_modules(config)
   test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)
@@ -176,7 +171,7 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = data.to_unit_range(test_images[:10])
     x_tilde, _, logits = autoencode(config, encoder, decoder, state.params, x,
-                                    jax.random.fold_in(jax.random.key(config.seed), 4))
+                                    rng.key(config.seed, rng.Stream.RECONSTRUCTIONS))
     plots.save_image_rows([x, np.asarray(x_tilde), np.asarray(jax.nn.sigmoid(logits))],
                           ["input", _corruption_label(config), "reconstruction"],
                           os.path.join(workdir, f"reconstructions_epoch_{epoch:03d}.png"),
@@ -196,9 +191,11 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
     plots.save_latent_scatter(codes, test_labels, os.path.join(workdir, "code_scatter.png"),
                               title=f"test-set codes (first 2 PCs), epoch {epoch}")
 
-  return experiment.Model(
-      init_state=lambda: init_state(config, encoder, decoder), phases=[autoencoder_phase(config, encoder, decoder)],
-      optimizers=optimizers_for(config),
-      examples_per_step=config.batch_size, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
+  optimizers = optimizers_for(config)
+  return Model(
+      init_state=lambda: init_state(config, encoder, decoder, optimizers),
+      phases=[autoencoder_phase(config, encoder, decoder)],
+      optimizers=optimizers,
+      make_batch=lambda images: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(state.params, test_images))

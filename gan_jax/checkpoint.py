@@ -24,17 +24,15 @@ def _from_saved(saved: Any, template: Any) -> Any:
 
 
 class Checkpointer:
-  """Saves every `every_steps` steps (and on demand), keeps the newest `max_to_keep`.
+  """Saves a run's TrainStates (when its `gan_jax.train.Schedule` says), keeps the newest `max_to_keep`.
 
   Args:
     workdir: the run's directory; checkpoints go to `<workdir>/checkpoints`.
-    every_steps: save interval in train steps (save_if_due).
     max_to_keep: number of newest checkpoints kept.
   """
 
-  def __init__(self, workdir: str, every_steps: int = 500, max_to_keep: int = 3):
+  def __init__(self, workdir: str, max_to_keep: int = 3):
     self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    self.every_steps = every_steps
     self._manager = ocp.CheckpointManager(
         self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
 
@@ -47,11 +45,6 @@ class Checkpointer:
     if step in self._manager.all_steps():
       return
     self._manager.save(step, args=ocp.args.StandardSave(_to_saveable(state)), force=True)
-
-  def save_if_due(self, step: int, state_fn) -> None:
-    """Saves `state_fn()` when `step` is a multiple of `every_steps`."""
-    if self.every_steps and step % self.every_steps == 0:
-      self.save(step, state_fn())
 
   def restore(self, template: Any, step: Optional[int] = None) -> Any:
     """Restores the checkpoint of `step` (default: the newest) shaped like `template`.

@@ -24,6 +24,9 @@ from gan_jax.errors import ConfigError
 SCORES = (("fid", "lower"), ("classifier_score", "higher"), ("kid", "lower"), ("precision", "higher"),
           ("recall", "higher"), ("classes_covered", "higher"), ("memorization_ratio", "about 1"),
           ("one_nn_accuracy", "0.5"))
+# In-training scores use the samples of seed config.seed + 1, the seed
+# `python -m experiments.evaluate --seed=SEED+1` scores the same images with.
+SAMPLE_SEED_OFFSET = 1
 
 
 class Reference(NamedTuple):
@@ -120,7 +123,7 @@ def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0,
 class TrainingEvaluator:
   """Scores a GAN during training and keeps the best checkpoint by FID.
 
-  Used as experiment.Model.evaluate: (epoch, host state) -> scores; the run calls
+  Used as gan_jax.train.Model.evaluate: (epoch, host state) -> scores; the run calls
   it every config.eval_every_epochs epochs or config.eval_every_steps steps. The
   samples are config.eval_samples images from one fixed seed (so epochs are
   comparable); memorization is skipped (it is slow, and evaluate.py reports it) and
@@ -132,7 +135,7 @@ class TrainingEvaluator:
     config: the run's config (eval_samples, dataset, data_dir, seed).
     workdir: the run's directory.
     sampler: (state, num_samples, seed) -> uint8 [num_samples, 28, 28], e.g. a GAN's
-      `gan_jax.gan.samples` of the state's generator; called with seed config.seed + 1.
+      `gan_jax.gan.samples` of the state's generator; called with seed config.seed + SAMPLE_SEED_OFFSET.
   Calling it returns the scores of
   `score_samples` without memorization or class histogram (FID and KID in squared
   LeNet-feature units, the rest unitless), computed against the test split.
@@ -149,7 +152,7 @@ class TrainingEvaluator:
   def __call__(self, epoch: float, state: Any) -> dict:
     if self._reference is None:
       self._reference = load_reference(self.config.dataset, self.config.data_dir or None)
-    samples = self.sampler(state, self.config.eval_samples, self.config.seed + 1)
+    samples = self.sampler(state, self.config.eval_samples, self.config.seed + SAMPLE_SEED_OFFSET)
     scores = score_samples(samples, self._reference, memorization=False, kid_subsets=10)
     scores.pop("class_histogram")
     best = None

@@ -1,9 +1,10 @@
 """One training run of any model: devices, data, resume, the loop, checkpoints and logs.
 
-A model plugs in as a `Model`: its fresh state, its phases and optimizers, how
-a batch is made from uint8 images, and the figures it draws. `run` does the
-rest the same way for every model, so the GAN, the autoencoders and the VAE
-share resumption, reproducibility and data parallelism.
+A model family plugs in as a `gan_jax.train.Model` built from a `Context`: its
+fresh state, its phases and optimizers, how a batch is made from uint8 images,
+and the figures it draws. `run` does the rest the same way for every model, so
+the GAN, the autoencoders and the VAE share resumption, reproducibility and
+data parallelism; `train` picks the family a config names.
 """
 
 import functools
@@ -11,16 +12,17 @@ import json
 import math
 import os
 import time
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable
 
 import jax
 import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import data, files, parallel
+from gan_jax import autoencoder, data, files, gan_run, parallel, rng, vae
 from gan_jax.errors import ConfigError
-from gan_jax.train import MetricsLog, ParamAverage, Phase, TrainClock, TrainState, make_train_step, train_loop
+from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, make_train_step,
+                           train_loop)
 
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
@@ -32,47 +34,6 @@ LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx", "precision"
 # Fields added after runs were made whose absence means "not recorded": such a run resumes
 # with whatever the config says (and its config.json then records it).
 UNRECORDED_FIELDS = ("model_kind",)
-
-
-class Model(NamedTuple):
-  """What `run` needs to know of a model.
-
-  Attributes:
-    init_state: () -> a fresh TrainState, from the config's seed.
-    phases: the phases of one train step (built for `dp.collective`).
-    optimizers: {name: (optax transformation, groups)}.
-    examples_per_step: training images one step consumes.
-    make_batch: uint8 images [examples_per_step, 28, 28] and their labels -> the batch pytree
-      (leading axis = the global batch, split across devices).
-    epoch_figures: (epoch, host state) -> None, called every config.sample_every_epochs epochs.
-    final_figures: (last epoch, host state) -> None, called at the end.
-    averages: parameter groups kept as moving averages of others (see train.ParamAverage).
-    evaluate: optional (epoch, host state) -> {name: float} or None, called when
-      an evaluation is due (config.eval_every_epochs, config.eval_every_steps; the
-      epoch may be fractional) with the training clock paused; a non-empty result
-      is logged as a {"step", "epoch", "time" (Unix seconds), "train_seconds",
-      "test_<name>"...} record in metrics.jsonl.
-  """
-  init_state: Callable[[], TrainState]
-  phases: Sequence[Phase]
-  optimizers: dict
-  examples_per_step: int
-  make_batch: Callable[[np.ndarray, np.ndarray], Any]
-  epoch_figures: Callable[[int, TrainState], None]
-  final_figures: Callable[[int, TrainState], None]
-  evaluate: Optional[Callable[[int, TrainState], Optional[dict]]] = None
-  averages: Sequence[ParamAverage] = ()
-
-
-class Context(NamedTuple):
-  """What a model builder gets: the run's devices, data and files."""
-  config: ml_collections.ConfigDict
-  workdir: str
-  dp: parallel.DataParallel
-  train_images: np.ndarray
-  train_labels: np.ndarray
-  metrics_log: MetricsLog
-  is_writer: bool
 
 
 def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
@@ -102,18 +63,18 @@ def compiled_train_step(model: Model, dp: parallel.DataParallel) -> Callable[[An
   return dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages))
 
 
-def batch_feeder(model: Model, images: np.ndarray, labels: np.ndarray, seed: int) -> Callable[[int], Any]:
-  """step -> the host batch of that step: a fresh permutation of the training images every epoch, from seed."""
-  data_key = jax.random.fold_in(jax.random.key(seed), 2)
-  steps_per_epoch = data.steps_per_epoch(len(images), model.examples_per_step)
+def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int) -> Callable[[int], Any]:
+  """step -> the host batch of that step: a fresh permutation of the training images every
+  epoch, from the seed's DATA_ORDER stream."""
+  data_key = rng.key(seed, rng.Stream.DATA_ORDER)
 
   @functools.lru_cache(maxsize=2)
   def epoch_indices(epoch: int) -> np.ndarray:
-    return data.epoch_batch_indices(data_key, epoch, len(images), model.examples_per_step)
+    return data.epoch_batch_indices(data_key, epoch, len(images), schedule.examples_per_step)
 
   def get_batch(step: int) -> Any:
-    idx = epoch_indices(step // steps_per_epoch)[step % steps_per_epoch]
-    return model.make_batch(images[idx], labels[idx])
+    idx = epoch_indices(step // schedule.steps_per_epoch)[step % schedule.steps_per_epoch]
+    return model.make_batch(images[idx])
   return get_batch
 
 
@@ -122,7 +83,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
 
   Needs config fields: dataset, data_dir, batch_size, num_epochs, max_steps, seed,
   accelerator, parallelism, sample_every_epochs, log_every_steps,
-  checkpoint_every_steps, keep_checkpoints, show_progress.
+  checkpoint_every_steps, keep_checkpoints, show_progress (the cadences: see
+  `gan_jax.train.Schedule`).
   Writes config.json, metrics.jsonl (mirrored to TensorBoard event files in
   tensorboard/), checkpoints/ and the model's figures.
 
@@ -134,22 +96,18 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   devices = parallel.resolve_accelerator(config.accelerator)
   dp = parallel.DataParallel(config.parallelism, devices)
   dp.check_batch_size(config.batch_size)
-  images, labels = data.load(config.dataset, "train", data_dir=config.data_dir or None,
-                             source=config.get("data_source", "idx"))
+  images, _ = data.load(config.dataset, "train", data_dir=config.data_dir or None,
+                        source=config.get("data_source", "idx"))
+  schedule = Schedule.from_config(config, len(images))
   if os.path.isdir(workdir):
     check_same_run(workdir, config)
   is_writer = jax.process_index() == 0
   metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"),
                           tensorboard_dir=os.path.join(workdir, "tensorboard") if is_writer else None)
-  model = build(Context(config, workdir, dp, images, labels, metrics_log, is_writer))
-
-  steps_per_epoch = data.steps_per_epoch(len(images), model.examples_per_step)
-  num_steps = config.num_epochs * steps_per_epoch
-  if config.max_steps:
-    num_steps = min(num_steps, config.max_steps)
+  model = build(Context(config, workdir, dp, images, metrics_log, schedule))
 
   state = model.init_state()
-  checkpointer = ckpt.Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  checkpointer = ckpt.Checkpointer(workdir, config.keep_checkpoints)
   start_step = 0
   if checkpointer.latest_step() is not None:
     state = checkpointer.restore(state)
@@ -161,51 +119,71 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
   train_step = compiled_train_step(model, dp)
-  get_batch = batch_feeder(model, images, labels, config.seed)
+  get_batch = batch_feeder(model, images, schedule, config.seed)
 
   def evaluate(step: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:
-      epoch = step // steps_per_epoch if step % steps_per_epoch == 0 else round(step / steps_per_epoch, 4)
-      values = model.evaluate(epoch, host_state)
+      epoch = schedule.epoch(step)
+      with clock.paused():
+        values = model.evaluate(epoch, host_state)
       if values:
         metrics_log.append({"step": step, "epoch": epoch, "time": time.time(), "train_seconds": clock.seconds,
                             **{f"test_{k}": v for k, v in values.items()}})
 
-  def evaluation_due(step: int) -> bool:
-    every_steps, every_epochs = config.get("eval_every_steps", 0), config.get("eval_every_epochs", 0)
-    at_epoch_end = step % steps_per_epoch == 0
-    return bool((every_steps and step % every_steps == 0)
-                or (every_epochs and at_epoch_end and (step // steps_per_epoch) % every_epochs == 0))
-
-  def on_epoch_end(epoch: int, device_state: Any) -> None:
-    if is_writer and epoch % config.sample_every_epochs == 0:
-      model.epoch_figures(epoch, dp.get_state(device_state))
-
-  def on_step_end(step: int, device_state: Any) -> None:
-    checkpointer.save_if_due(step, lambda: dp.get_state(device_state))
-    if model.evaluate is not None and evaluation_due(step):
+  def after_step(step: int, device_state: Any) -> None:
+    if step < schedule.num_steps and schedule.checkpoint_due(step):  # the last one is saved below
+      checkpointer.save(step, dp.get_state(device_state))
+    if model.evaluate is not None and schedule.evaluation_due(step):
+      jax.block_until_ready(device_state)
+      evaluate(step, dp.get_state(device_state))
+    if is_writer and schedule.figures_due(step):
       jax.block_until_ready(device_state)
       with clock.paused():
-        evaluate(step, dp.get_state(device_state))
+        model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
 
   device_state = train_loop(
-      state=dp.put_state(state), start_step=start_step, train_step=train_step, put_batch=dp.put_batch,
-      get_metrics=dp.get_metrics, get_batch=get_batch, num_steps=num_steps, steps_per_epoch=steps_per_epoch,
-      images_per_step=model.examples_per_step, metrics_log=metrics_log if is_writer else None,
-      log_every_steps=config.log_every_steps, on_epoch_end=on_epoch_end, on_step_end=on_step_end,
+      state=dp.put_state(state), start_step=start_step, train_step=train_step,
+      batch_for=lambda step: dp.put_batch(get_batch(step)), get_metrics=dp.get_metrics, schedule=schedule,
+      metrics_log=metrics_log if is_writer else None, after_step=after_step,
       show_progress=config.show_progress and is_writer, clock=clock)
+  num_steps = schedule.num_steps
   host_state = dp.get_state(device_state)
   checkpointer.save(num_steps, host_state)
   checkpointer.wait()
   checkpointer.close()
-  final_epoch = math.ceil(num_steps / steps_per_epoch)
-  partial_epoch = num_steps % steps_per_epoch != 0
+  final_epoch = math.ceil(num_steps / schedule.steps_per_epoch)
   if start_step < num_steps and is_writer:
-    if not evaluation_due(num_steps):  # the final state is always scored
+    if not schedule.evaluation_due(num_steps):  # the final state is always scored
       evaluate(num_steps, host_state)
-    if partial_epoch or final_epoch % config.sample_every_epochs:
+    if not schedule.figures_due(num_steps):
       model.epoch_figures(final_epoch, host_state)
     model.final_figures(final_epoch, host_state)
   metrics_log.close()
   records = metrics_log.read()
-  return {"steps": num_steps, "epochs": num_steps / steps_per_epoch, "metrics": records[-1] if records else {}}
+  return {"steps": num_steps, "epochs": num_steps / schedule.steps_per_epoch, "metrics": records[-1] if records else {}}
+
+
+BUILDERS = {"gan": gan_run.build_model, "vae": vae.build_model, "autoencoder": autoencoder.build_model}
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
+  """Trains the model family of config.model_kind (see BUILDERS) in `workdir` with `run`.
+
+  What each family writes besides run's files: `gan_jax.gan_run.build_model`,
+  `gan_jax.vae.build_model`, `gan_jax.autoencoder.build_model`. A GAN run ends by
+  printing where its figures are, its training time and its last in-training FID
+  (`gan_jax.gan_run.summary`).
+
+  Returns:
+    see `run`.
+  Raises:
+    ConfigError: an unknown config.model_kind.
+    GanJaxError subclasses for bad input (see gan_jax.errors).
+  """
+  if config.get("model_kind") not in BUILDERS:
+    raise ConfigError(f"unknown model_kind {config.get('model_kind')!r}; choose one of {', '.join(BUILDERS)}")
+  result = run(config, workdir, BUILDERS[config.model_kind])
+  if config.model_kind == "gan" and jax.process_index() == 0:
+    print(gan_run.summary(workdir, result["steps"], result["epochs"], MetricsLog(
+        os.path.join(workdir, "metrics.jsonl")).read(), config.eval_samples))
+  return result

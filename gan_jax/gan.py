@@ -1,14 +1,14 @@
-"""The GAN game as train-step phases, and the GAN training run.
+"""The GAN game: its train-step phases, its state, its optimizers and its samples.
 
 Goodfellow et al. 2014, Algorithm 1: each train step makes `k_d_steps`
 discriminator updates, each on its own minibatch of real images and of noise,
 then one generator update on fresh noise. The generator's and the
 discriminator's modules and losses are arguments, so the MLP GAN, DCGAN and
-LSGAN share this code.
+LSGAN share this code, and so do the toy GANs of `gan_jax.toy`. The GAN as a
+training run (figures, in-training scores) is `gan_jax.gan_run`.
 """
 
 import functools
-import os
 from typing import Any
 
 import flax.linen as nn
@@ -17,12 +17,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gan_jax import data, evaluation, experiment, files, losses, metrics, parallel, plots, sampling
+from gan_jax import data, losses, parallel, rng, sampling
 from gan_jax.errors import ConfigError
-from gan_jax.models import build_discriminator, build_generator
 from gan_jax.parallel import Collective
-from gan_jax.train import (MetricsLog, ParamAverage, Phase, TrainState, create_train_state, example_keys,
-                           make_optimizer)
+from gan_jax.train import ParamAverage, Phase, TrainState, create_train_state, example_keys, make_optimizer
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -181,10 +179,14 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
     raise ConfigError(str(e)) from e
 
 
-def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module) -> TrainState:
-  """A fresh GAN TrainState from config.seed (the same seed gives the same state)."""
-  key = jax.random.key(config.seed)
-  g_key, d_key, run_key = jax.random.split(jax.random.fold_in(key, 0), 3)
+def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module,
+               optimizers: dict) -> TrainState:
+  """A fresh GAN TrainState from config.seed (the same seed gives the same state).
+
+  Args:
+    optimizers: from `optimizers_for` (their states start the TrainState's opt_state).
+  """
+  g_key, d_key, run_key = jax.random.split(rng.key(config.seed, rng.Stream.INIT), 3)
   g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
   d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
   params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
@@ -195,7 +197,7 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   return create_train_state(
       params=params,
       batch_stats=batch_stats,
-      optimizers=optimizers_for(config), key=run_key)
+      optimizers=optimizers, key=run_key)
 
 
 def averages_for(config: ml_collections.ConfigDict) -> list[ParamAverage]:
@@ -218,33 +220,32 @@ def sampling_variables(state: TrainState) -> tuple[Any, Any]:
   return state.params[name], state.batch_stats[name]
 
 
-def optimizers_for(config: ml_collections.ConfigDict) -> dict:
+def optimizers_for(config: ml_collections.ConfigDict, steps_per_epoch: int) -> dict:
   """{name: (optax transformation, groups)}: one optimizer of config.optimizer per player.
 
   With config.d_learning_rate > 0, D's optimizer uses that learning rate and G's
   config.learning_rate: the two time-scale update rule (TTUR, Heusel et al. 2017).
   With config.lr_decay_epochs, both decay (see make_optimizer) over that many epochs
-  of the 60,000 training images (D's optimizer counts its k_d_steps updates per step).
+  of `steps_per_epoch` train steps (D's optimizer counts its k_d_steps updates per step).
 
   Raises:
     ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer), or a
       d_learning_rate with an optimizer of fixed learning rate (tutorial, dcgan_paper).
   """
-  steps = data.steps_per_epoch(data.SPLIT_FILES["train"][2], config.batch_size * config.k_d_steps)
-  tx = make_optimizer(config, updates_per_epoch=steps)
+  tx = make_optimizer(config, updates_per_epoch=steps_per_epoch)
   d_config = config
   if config.get("d_learning_rate"):
     if config.optimizer not in ("adam", "sgd_momentum"):
       raise ConfigError(f"--config.d_learning_rate needs --optimizer=adam or sgd_momentum, not {config.optimizer!r}")
     d_config = ml_collections.ConfigDict(config.to_dict())
     d_config.learning_rate = config.d_learning_rate
-  d_tx = make_optimizer(d_config, updates_per_epoch=steps * config.k_d_steps)
+  d_tx = make_optimizer(d_config, updates_per_epoch=steps_per_epoch * config.k_d_steps)
   return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, ("generator",))}
 
 
 def fixed_latents(config: ml_collections.ConfigDict, num: int = 64) -> jax.Array:
   """The z used for every sample grid of a run: [num, latent_dim], from config.seed."""
-  return jax.random.normal(jax.random.fold_in(jax.random.key(config.seed), 1), (num, config.latent_dim))
+  return jax.random.normal(rng.key(config.seed, rng.Stream.FIXED_Z), (num, config.latent_dim))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -292,157 +293,3 @@ def samples(generator: nn.Module, params: Any, batch_stats: Any, latent_dim: int
   """
   return sampling.sample_images(lambda z: data.gan_range_to_uint8(generate(generator, params, batch_stats, z)),
                                 latent_dim, num_samples, seed)
-
-
-MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
-
-
-def write_course_figures(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module,
-                         discriminator: nn.Module, state: TrainState, train_images: np.ndarray,
-                         last_epoch: int, num_images: int = 2000) -> None:
-  """The course's pictures of a trained GAN, written to `workdir`.
-
-  samples_progress.png: the fixed-z samples of epochs 1, 10, 20, 50, 100 (those
-    reached) and the last, side by side.
-  d_histogram.png: D's outputs (no dropout) on `num_images` training images and as
-    many generated ones.
-  interpolation.png: G along linear and spherical paths between 4 pairs of z.
-  nearest_neighbors.png: 8 samples, each beside its 5 nearest training images
-    (L2 in pixel space): a generator that memorised would show near-copies.
-  """
-  g_params, g_stats = sampling_variables(state)
-  progress = {}
-  for epoch in sorted(set(MILESTONE_EPOCHS) | {last_epoch}):
-    path = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
-    if epoch <= last_epoch and os.path.exists(path):
-      progress[epoch] = np.load(path)["images"]
-  if progress:
-    plots.save_sample_progress(progress, os.path.join(workdir, "samples_progress.png"), value_range=(0, 255))
-
-  key = jax.random.fold_in(jax.random.key(config.seed), 3)
-  z_key, x_key, pair_key, nn_key = jax.random.split(key, 4)
-  loss = gan_loss(config)
-  z = jax.random.normal(z_key, (num_images, config.latent_dim))
-  x_fake = generate(generator, g_params, g_stats, z)
-  x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
-      x_key, len(train_images), (num_images,), replace=False))])
-  d_variables = {"params": state.params["discriminator"], **({"batch_stats": state.batch_stats["discriminator"]}
-                                                              if state.batch_stats["discriminator"] else {})}
-  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
-                                                                   train=False)))
-  is_prob = config.loss != "least_squares"
-  plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
-                        os.path.join(workdir, "d_histogram.png"),
-                        xlabel="D output" + (" (probability of real)" if is_prob else " (raw)"),
-                        title=f"D on real and generated images, epoch {last_epoch}", reference=0.5 if is_prob else None)
-
-  pairs = jax.random.normal(pair_key, (4, 2, config.latent_dim))
-  rows, labels = [], []
-  for i, (z0, z1) in enumerate(pairs):
-    for method in ("linear", "spherical"):
-      rows.append(np.asarray(generate(generator, g_params, g_stats, interpolate(z0, z1, 10, method))))
-      labels.append(f"pair {i + 1}\n{method}")
-  plots.save_image_rows(rows, labels, os.path.join(workdir, "interpolation.png"),
-                        title=f"interpolation in z, epoch {last_epoch}")
-
-  samples = np.asarray(generate(generator, g_params, g_stats, jax.random.normal(nn_key, (8, config.latent_dim))))
-  distances, indices = metrics.nearest_neighbors(samples, data.to_gan_range(train_images), k=5)
-  rows = [np.concatenate([s[None], data.to_gan_range(train_images[idx])]) for s, idx in zip(samples, indices)]
-  labels = [f"G(z) | 5 nearest\nL2 {d[0]:.1f}-{d[-1]:.1f}" for d in distances]
-  plots.save_image_rows(rows, labels, os.path.join(workdir, "nearest_neighbors.png"),
-                        title="generated (left) and its nearest training images, L2 in [-1, 1] pixels")
-
-
-def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Trains a GAN from `config` in `workdir`, resuming from its latest checkpoint.
-
-  Writes: checkpoints/, config.json, metrics.jsonl, samples_epoch_XXX.png (an 8x8
-  grid from one fixed z, every config.sample_every_epochs epochs and at the end;
-  the images also as samples_epoch_XXX.npz), curves.png, and at the end the
-  figures of `write_course_figures`.
-
-  Ends by printing where the figures are, the training time and, with in-training
-  evaluation, the last FID (see `summary`).
-
-  Returns:
-    see `gan_jax.experiment.run`.
-  Raises:
-    GanJaxError subclasses for bad input (see gan_jax.errors).
-  """
-  result = experiment.run(config, workdir, build_model)
-  if jax.process_index() == 0:
-    print(summary(workdir, result["steps"], result["epochs"], MetricsLog(
-        os.path.join(workdir, "metrics.jsonl")).read(), config.eval_samples))
-  return result
-
-
-def summary(workdir: str, steps: int, epochs: float, records: list[dict], eval_samples: int) -> str:
-  """The lines a GAN run prints at its end: its figures, its training time, its last in-training FID.
-
-  Args:
-    workdir: the run's directory.
-    steps, epochs: train steps and epochs done.
-    records: the run's metrics.jsonl records.
-    eval_samples: samples of each in-training evaluation.
-  Returns:
-    a multi-line str.
-  """
-  last = next((r for r in reversed(records) if "train_seconds" in r and "d_loss" in r), None)
-  minutes = f" in {last['train_seconds'] / 60:.1f} min of training" if last else ""
-  lines = [f"gan_jax: {steps} steps ({epochs:g} epochs){minutes}; figures in {workdir}/: samples_epoch_*.png, "
-           f"samples_progress.png, curves.png, interpolation.png, nearest_neighbors.png, d_histogram.png"]
-  scored = [r for r in records if "test_fid" in r]
-  if scored:
-    r = scored[-1]
-    lines.append(f"gan_jax: FID {r['test_fid']:.1f} at epoch {r['epoch']:g} ({eval_samples} samples against the "
-                 f"test split, LeNet features; {r['test_classes_covered']}/10 classes covered); FID by time in "
-                 f"fid_curve.png")
-  lines.append(f"gan_jax: scores of 10,000 samples: python -m experiments.evaluate --workdir={workdir}")
-  return "\n".join(lines)
-
-
-def build_model(ctx: experiment.Context) -> experiment.Model:
-  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
-  config, workdir = ctx.config, ctx.workdir
-  generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
-  discriminator = build_discriminator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
-  eval_generator = build_generator(config)
-  k = config.k_d_steps
-  z_fixed = fixed_latents(config)
-  steps_per_epoch = data.steps_per_epoch(len(ctx.train_images), config.batch_size * k)
-
-  def make_batch(images: np.ndarray, labels: np.ndarray) -> dict:
-    del labels
-    x = data.to_gan_range(images)
-    return {"x": x.reshape((config.batch_size, k) + x.shape[1:])}
-
-  def epoch_figures(epoch: int, state: TrainState) -> None:
-    x = generate(eval_generator, *sampling_variables(state), z_fixed)
-    grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
-    plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
-    ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
-    npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
-    files.write_npz(npz, images=data.gan_range_to_uint8(x))
-    records = ctx.metrics_log.read()
-    plots.plot_gan_curves(records, os.path.join(workdir, "curves.png"),
-                          smoothing=max(1, steps_per_epoch // (4 * config.log_every_steps)))
-    if any("test_fid" in r for r in records):
-      plots.plot_fid_during_training(records, os.path.join(workdir, "fid_curve.png"),
-                                     title=f"{config.dataset} {config.arch} ({config.loss}): FID of "
-                                           f"{config.eval_samples} samples against the test split")
-
-  def final_figures(epoch: int, state: TrainState) -> None:
-    write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
-
-  evaluate = None
-  if config.get("eval_every_epochs") or config.get("eval_every_steps"):
-    evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
-        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed))
-
-  return experiment.Model(
-      init_state=lambda: init_state(config, generator, discriminator),
-      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config),
-                        reuse_fake=config.get("reuse_fake", False)),
-      optimizers=optimizers_for(config), averages=averages_for(config), examples_per_step=config.batch_size * k,
-      make_batch=make_batch,
-      epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)

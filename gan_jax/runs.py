@@ -1,8 +1,9 @@
 """Restoring a training run from its workdir: its config.json, its modules, a checkpoint, and its samples.
 
-The top floor of gan_jax beside the model families' runs: it builds any family's
-modules (`gan_jax.gan`, `gan_jax.vae`), which the scoring code (`gan_jax.evaluation`)
-never does. Used by experiments.sample and experiments.evaluate.
+The run-orchestration floor of gan_jax, beside `gan_jax.experiment` (which trains
+runs): it builds any family's modules (`gan_jax.gan`, `gan_jax.vae`), which the
+scoring code (`gan_jax.evaluation`) never does. Used by experiments.sample and
+experiments.evaluate.
 """
 
 import json
@@ -13,9 +14,10 @@ import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import gan, vae
+from gan_jax import data, gan, vae
 from gan_jax.errors import CheckpointError, ConfigError
 from gan_jax.models import build_discriminator, build_generator
+from gan_jax.train import Schedule
 
 MODEL_KINDS = ("gan", "vae", "autoencoder")
 
@@ -81,10 +83,11 @@ def load_run(workdir: str, step: int | None = None) -> Run:
     raise CheckpointError(f"no checkpoint of step {step} in {workdir}; it has {', '.join(map(str, steps))}")
   if kind == "gan":
     modules = (build_generator(config), build_discriminator(config))
-    template = gan.init_state(config, *modules)
+    steps_per_epoch = Schedule.from_config(config, data.SPLIT_FILES["train"][2]).steps_per_epoch
+    template = gan.init_state(config, *modules, gan.optimizers_for(config, steps_per_epoch))
   else:
     modules = vae.build_modules(config)
-    template = vae.init_state(config, *modules)
+    template = vae.init_state(config, *modules, vae.optimizers_for(config))
   checkpointer = ckpt.Checkpointer(workdir)
   try:
     state = checkpointer.restore(template, step)

@@ -24,6 +24,14 @@ import optax
 from gan_jax import gan, losses
 from gan_jax.train import TrainState, create_train_state, make_train_step
 
+# The data of toy step s come from fold_in(fold_in(run key, DATA_STREAM), s).
+DATA_STREAM = 7
+# Seeds of the draws outside training, as offsets from the run's seed: the samples that
+# estimate V(D, G) (seed + 1), the latents of the snapshots (1-D: seed + 100, ring: seed + 1000).
+VALUE_SEED_OFFSET = 1
+LINE_SNAPSHOT_SEED_OFFSET = 100
+RING_SNAPSHOT_SEED_OFFSET = 1000
+
 
 class ToyMLP(nn.Module):
   """A small MLP: [B, d_in] -> [B, d_out] (or [B] logits when squeeze), ReLU hidden units.
@@ -116,7 +124,7 @@ def make_trainer(toy: ToyGan, loss: losses.GanLoss, batch_size: int, d_tx, g_tx,
   def run(state: TrainState, num_steps: int):
     def body(carry, _):
       state = carry
-      x = toy.sample_data(jax.random.fold_in(jax.random.fold_in(state.key, 7), state.step),
+      x = toy.sample_data(jax.random.fold_in(jax.random.fold_in(state.key, DATA_STREAM), state.step),
                           batch_size * k_d_steps)
       return step(state, {"x": x.reshape(batch_size, k_d_steps, data_dim)})
     state, metrics = jax.lax.scan(body, state, None, length=num_steps)
@@ -190,7 +198,7 @@ def check_optimal_discriminator(loss_name: str = "non_saturating", data_mean: fl
   support = (p_data + p_g) >= 0.05 * (p_data + p_g).max()
   result = {"x": x, "d": d, "d_star": d_star, "max_abs_error": float(np.abs(d - d_star)[support].max())}
   if loss_name != "least_squares":
-    key_r, key_f = jax.random.split(jax.random.key(seed + 1))
+    key_r, key_f = jax.random.split(jax.random.key(seed + VALUE_SEED_OFFSET))
     real = data_mean + data_std * jax.random.normal(key_r, (200_000, 1))
     fake = g_mean + g_std * jax.random.normal(key_f, (200_000, 1))
     logits = lambda v: toy.discriminator.apply({"params": state.params["discriminator"]}, v, train=False)
@@ -223,7 +231,7 @@ def train_1d_gan(num_steps: int = 4000, snapshots: Sequence[int] = (0, 250, 1000
     if snap > done:
       state, _ = run(state, snap - done)
       done = snap
-    z = jax.random.normal(jax.random.key(seed + 100), (20_000, 1))
+    z = jax.random.normal(jax.random.key(seed + LINE_SNAPSHOT_SEED_OFFSET), (20_000, 1))
     x_fake = toy.generator.apply({"params": state.params["generator"]}, z)
     d = jax.nn.sigmoid(toy.discriminator.apply({"params": state.params["discriminator"]}, grid[:, None]))
     out.append({"step": snap, "x_fake": np.asarray(x_fake)[:, 0], "grid": grid, "d": np.asarray(d)})
@@ -247,7 +255,7 @@ def train_ring(loss_name: str, seed: int = 0, num_steps: int = 20000, snapshots:
   tx = optax.adam(learning_rate, b1=0.5)
   init, run = make_trainer(toy, loss, batch_size, tx, tx, 2)
   state = init(jax.random.key(seed))
-  z = jax.random.normal(jax.random.key(seed + 1000), (num_samples, toy.latent_dim))
+  z = jax.random.normal(jax.random.key(seed + RING_SNAPSHOT_SEED_OFFSET), (num_samples, toy.latent_dim))
   samples, done = {}, 0
   for snap in sorted(set(snapshots) | {num_steps}):
     if snap > done:

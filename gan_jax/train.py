@@ -24,9 +24,9 @@ import optax
 from tensorboardX import SummaryWriter
 from tqdm.auto import tqdm
 
-from gan_jax import files
+from gan_jax import data, files
 from gan_jax.errors import ConfigError
-from gan_jax.parallel import SINGLE_DEVICE, Collective
+from gan_jax.parallel import SINGLE_DEVICE, Collective, DataParallel
 
 Params = dict[str, Any]
 # loss_fn(params, batch_stats, batch, key, collective[, carry]) -> (loss, (batch_stats_updates, metrics[, carry]))
@@ -206,6 +206,103 @@ def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0
   raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam or sgd_momentum")
 
 
+def examples_per_step(config: ml_collections.ConfigDict) -> int:
+  """Training images one train step consumes: config.batch_size, times config.k_d_steps
+  for a GAN (each discriminator update has a minibatch of its own, Goodfellow et al. 2014,
+  Algorithm 1)."""
+  return config.batch_size * config.get("k_d_steps", 1)
+
+
+class Schedule(NamedTuple):
+  """A run's step counts and every cadence (logging, figures, evaluation, checkpoints), in one place.
+
+  Steps are counted from 1 (step s is done after s train steps); epoch e covers
+  steps ((e - 1) * steps_per_epoch, e * steps_per_epoch], the remainder of the
+  shuffled training set being dropped each epoch.
+  """
+  examples_per_step: int
+  steps_per_epoch: int
+  num_steps: int               # where the run stops: config.num_epochs epochs, capped by config.max_steps
+  log_every_steps: int         # metrics fetched and logged (and at the last step)
+  figures_every_epochs: int    # the model's epoch figures, at these epochs' ends
+  eval_every_epochs: int       # the model's evaluation, at these epochs' ends (0: never)
+  eval_every_steps: int        # ... and every this many steps (0: never)
+  checkpoint_every_steps: int  # a checkpoint (and always at the last step)
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict, num_train_examples: int) -> "Schedule":
+    """The schedule of config.num_epochs, max_steps, log_every_steps, sample_every_epochs,
+    eval_every_epochs, eval_every_steps and checkpoint_every_steps.
+
+    Raises:
+      ConfigError: num_epochs < 1, a negative max_steps or cadence, a zero log or figure cadence.
+      DataError: examples_per_step outside 1..num_train_examples.
+    """
+    if config.num_epochs < 1:
+      raise ConfigError(f"--num_epochs must be >= 1, got {config.num_epochs}")
+    for name in ("max_steps", "eval_every_epochs", "eval_every_steps", "checkpoint_every_steps"):
+      if config.get(name, 0) < 0:
+        raise ConfigError(f"--config.{name} must be >= 0, got {config.get(name)}")
+    for name in ("log_every_steps", "sample_every_epochs"):
+      if config[name] < 1:
+        raise ConfigError(f"--config.{name} must be >= 1, got {config[name]}")
+    per_step = examples_per_step(config)
+    steps_per_epoch = data.steps_per_epoch(num_train_examples, per_step)
+    num_steps = config.num_epochs * steps_per_epoch
+    if config.max_steps:
+      num_steps = min(num_steps, config.max_steps)
+    return cls(per_step, steps_per_epoch, num_steps, config.log_every_steps, config.sample_every_epochs,
+               config.get("eval_every_epochs", 0), config.get("eval_every_steps", 0), config.checkpoint_every_steps)
+
+  def epoch(self, step: int) -> float:
+    """Epochs done after `step` steps: an int at an epoch's end, else rounded to 4 decimals."""
+    return step // self.steps_per_epoch if step % self.steps_per_epoch == 0 else round(step / self.steps_per_epoch, 4)
+
+  def _at_epoch_end(self, step: int, every_epochs: int) -> bool:
+    return bool(every_epochs) and step % self.steps_per_epoch == 0 and (step // self.steps_per_epoch) % every_epochs == 0
+
+  def log_due(self, step: int) -> bool:
+    return step % self.log_every_steps == 0 or step == self.num_steps
+
+  def figures_due(self, step: int) -> bool:
+    return self._at_epoch_end(step, self.figures_every_epochs)
+
+  def evaluation_due(self, step: int) -> bool:
+    return bool(self.eval_every_steps and step % self.eval_every_steps == 0) or self._at_epoch_end(
+        step, self.eval_every_epochs)
+
+  def checkpoint_due(self, step: int) -> bool:
+    return bool(self.checkpoint_every_steps and step % self.checkpoint_every_steps == 0) or step == self.num_steps
+
+
+class Model(NamedTuple):
+  """What a model family gives the training run (`gan_jax.experiment.run`), and nothing more.
+
+  Attributes:
+    init_state: () -> a fresh TrainState, from the config's seed (its optimizers' states
+      from `optimizers`).
+    phases: the phases of one train step (built for the run's `Context.dp.collective`).
+    optimizers: {name: (optax transformation, groups)}, built once.
+    make_batch: uint8 training images [examples_per_step, 28, 28] -> the batch pytree
+      (leading axis = the global batch, split across devices).
+    epoch_figures: (epoch, host state) -> None, when `Schedule.figures_due` (and at the end).
+    final_figures: (last epoch, host state) -> None, once at the end.
+    evaluate: optional (epoch, host state) -> {name: float} or None, when
+      `Schedule.evaluation_due` (the epoch may be fractional) and at the end, with the
+      training clock paused; a non-empty result is logged as a {"step", "epoch",
+      "time" (Unix seconds), "train_seconds", "test_<name>"...} record in metrics.jsonl.
+    averages: parameter groups kept as moving averages of others (see ParamAverage).
+  """
+  init_state: Callable[[], TrainState]
+  phases: Sequence[Phase]
+  optimizers: dict
+  make_batch: Callable[[Any], Any]
+  epoch_figures: Callable[[int, TrainState], None]
+  final_figures: Callable[[int, TrainState], None]
+  evaluate: Optional[Callable[[float, TrainState], Optional[dict]]] = None
+  averages: Sequence[ParamAverage] = ()
+
+
 class MetricsLog:
   """Appends one JSON object per logged step to `metrics.jsonl`, and mirrors it to TensorBoard.
 
@@ -263,6 +360,16 @@ class MetricsLog:
       self._writer = None
 
 
+class Context(NamedTuple):
+  """What a model family's `build_model(ctx) -> Model` gets from the run."""
+  config: ml_collections.ConfigDict
+  workdir: str
+  dp: DataParallel            # the run's devices (its collective, BatchNorm axis)
+  train_images: Any           # uint8 [N, 28, 28], the training split
+  metrics_log: MetricsLog     # the run's metrics.jsonl and TensorBoard events
+  schedule: Schedule
+
+
 class TrainClock:
   """Seconds a run has spent training, across resumptions.
 
@@ -304,51 +411,45 @@ class TrainClock:
         self.start()
 
 
-def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: Callable[[Any], Any],
-               get_metrics: Callable[[Any], dict], get_batch: Callable[[int], Any], num_steps: int,
-               steps_per_epoch: int, images_per_step: int, metrics_log: Optional[MetricsLog] = None,
-               log_every_steps: int = 10, on_epoch_end: Optional[Callable[[int, Any], None]] = None,
-               on_step_end: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True,
+def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: Callable[[int], Any],
+               get_metrics: Callable[[Any], dict], schedule: Schedule, metrics_log: Optional[MetricsLog] = None,
+               after_step: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True,
                clock: Optional[TrainClock] = None) -> Any:
-  """Runs `train_step` from `state.step` to `num_steps`.
+  """Runs `train_step` from `start_step` to `schedule.num_steps`.
 
   Args:
     state: device train state.
     start_step: the state's step (batches 0..start_step-1 are done).
     train_step: compiled (state, device batch) -> (state, device metrics).
-    put_batch: host batch -> device batch.
-    get_metrics: device metrics -> {name: float}.
-    get_batch: global step -> host batch; a pure function of the step, so a
+    batch_for: global step -> device batch; a pure function of the step, so a
       resumed run sees the same batches as an uninterrupted one.
-    num_steps: the step to stop at.
-    steps_per_epoch: for epoch numbering (epoch e covers steps [e*spe, (e+1)*spe)).
-    images_per_step: real images one step consumes, for the images/s rate.
+    get_metrics: device metrics -> {name: float}.
+    schedule: the run's step counts and cadences; metrics are fetched from the
+      device when `schedule.log_due(step)`.
     metrics_log: where logged metrics go (with "step", "epoch", "images_per_sec" (over
       training time), "time" (the Unix time in seconds) and "train_seconds" (the clock's)).
-    log_every_steps: metrics are fetched from the device every this many steps.
-    on_epoch_end: called as (epoch number from 1, state) after an epoch's last step.
-    on_step_end: called as (step number from 1, state) after every step (checkpoints,
-      evaluation); it may pause `clock`.
+    after_step: called as (step number from 1, state) after every step (checkpoints,
+      evaluation, figures); it may pause `clock`.
     show_progress: a tqdm bar with the epoch, the losses, images/s and the time left.
-    clock: the run's TrainClock (a fresh one by default); it runs during the loop
-      and is paused during `on_epoch_end`.
+    clock: the run's TrainClock (a fresh one by default); it runs during the loop.
   Returns:
-    The device state after `num_steps` steps.
+    The device state after `schedule.num_steps` steps.
   """
   clock = clock if clock is not None else TrainClock()
+  num_steps, steps_per_epoch = schedule.num_steps, schedule.steps_per_epoch
   num_epochs = -(-num_steps // steps_per_epoch)
   bar = tqdm(total=num_steps, initial=start_step, disable=not show_progress, unit="step", dynamic_ncols=True)
   clock.start()
   window_start, window_steps = clock.seconds, 0
   for step in range(start_step, num_steps):
-    state, metrics = train_step(state, put_batch(get_batch(step)))
+    state, metrics = train_step(state, batch_for(step))
     window_steps += 1
     done = step + 1
     epoch = step // steps_per_epoch + 1
-    if done % log_every_steps == 0 or done == num_steps:
+    if schedule.log_due(done):
       values = get_metrics(metrics)  # waits for the device
       now = clock.seconds
-      rate = window_steps * images_per_step / max(now - window_start, 1e-9)
+      rate = window_steps * schedule.examples_per_step / max(now - window_start, 1e-9)
       window_start, window_steps = now, 0
       if metrics_log is not None:
         metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time(),
@@ -357,12 +458,8 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, put_batch: 
       bar.set_postfix({**{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
                        "img/s": f"{rate:.0f}"}, refresh=False)
     bar.update(1)
-    if on_step_end is not None:
-      on_step_end(done, state)
-    if on_epoch_end is not None and done % steps_per_epoch == 0:
-      jax.block_until_ready(state)
-      with clock.paused():
-        on_epoch_end(done // steps_per_epoch, state)
+    if after_step is not None:
+      after_step(done, state)
   clock.stop()
   bar.close()
   return state

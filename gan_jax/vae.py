@@ -18,12 +18,16 @@ import ml_collections
 import numpy as np
 
 
-from gan_jax import data, experiment, losses, plots, sampling
+from gan_jax import data, losses, plots, rng, sampling
 from gan_jax.batching import batched
 from gan_jax.errors import ConfigError
 from gan_jax.models.vae import VAEDecoder, VAEEncoder
 from gan_jax.parallel import SINGLE_DEVICE, Collective
-from gan_jax.train import Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import Context, Model, Phase, TrainState, create_train_state, example_keys, make_optimizer
+
+# With dynamic binarization, the pixels' Bernoulli draws come from fold_in(phase key, BINARIZE_STREAM);
+# the phase key itself draws the reparameterization noise.
+BINARIZE_STREAM = 1
 
 
 def build_modules(config: ml_collections.ConfigDict) -> tuple[VAEEncoder, VAEDecoder]:
@@ -68,7 +72,7 @@ def vae_phase(encoder: VAEEncoder, decoder: VAEDecoder, binarize: bool = False) 
     x = batch["x"]
     if binarize:
       x = jax.vmap(lambda k, xi: jax.random.bernoulli(k, xi).astype(xi.dtype))(
-          example_keys(jax.random.fold_in(key, 1), x.shape[0], collective), x)
+          example_keys(jax.random.fold_in(key, BINARIZE_STREAM), x.shape[0], collective), x)
     recon, kl = negative_elbo(encoder, decoder, params, x, example_keys(key, x.shape[0], collective))
     loss = jnp.mean(recon + kl)
     return loss, ({}, {"loss": loss, "elbo": -loss, "recon_loss": jnp.mean(recon), "kl": jnp.mean(kl)})
@@ -84,12 +88,13 @@ def optimizers_for(config: ml_collections.ConfigDict) -> dict:
   return {"vae": (make_optimizer(config), ("encoder", "decoder"))}
 
 
-def init_state(config: ml_collections.ConfigDict, encoder: VAEEncoder, decoder: VAEDecoder) -> TrainState:
-  """A fresh VAE TrainState from config.seed."""
-  e_key, d_key, run_key = jax.random.split(jax.random.fold_in(jax.random.key(config.seed), 0), 3)
+def init_state(config: ml_collections.ConfigDict, encoder: VAEEncoder, decoder: VAEDecoder,
+               optimizers: dict) -> TrainState:
+  """A fresh VAE TrainState from config.seed, with the states of `optimizers` (from `optimizers_for`)."""
+  e_key, d_key, run_key = jax.random.split(rng.key(config.seed, rng.Stream.INIT), 3)
   params = {"encoder": encoder.init(e_key, jnp.zeros((2,) + data.IMAGE_SHAPE))["params"],
             "decoder": decoder.init(d_key, jnp.zeros((2, config.latent_dim)))["params"]}
-  return create_train_state(params, {}, optimizers_for(config), run_key)
+  return create_train_state(params, {}, optimizers, run_key)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -133,23 +138,18 @@ def write_figures(workdir: str, config, encoder, decoder, params, test_images, t
                             title=f"test-set latent means, epoch {epoch}")
 
 
-def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
-  """Trains a VAE from `config` in `workdir`, resuming from its latest checkpoint.
+def build_model(ctx: Context) -> Model:
+  """The VAE that `gan_jax.experiment.run` trains (also timed by benchmarks.run).
 
-  Writes, besides experiment.run's files: test_loss, test_recon_loss, test_kl per
+  Writes, besides the run's files: test_loss, test_recon_loss, test_kl per
   epoch in metrics.jsonl; samples_epoch_XXX.png (the decoder's means for one fixed
   z ~ N(0, I)); curves.png; reconstructions.png, latent_manifold.png (2-D latents),
   latent_scatter.png.
   """
-  return experiment.run(config, workdir, build_model)
-
-
-def build_model(ctx: experiment.Context) -> experiment.Model:
-  """The experiment.Model that experiment.run trains (also timed by benchmarks.run)."""
   config, workdir = ctx.config, ctx.workdir
   encoder, decoder = build_modules(config)
   test_images, test_labels = data.load(config.dataset, "test", data_dir=config.data_dir or None)
-  z_fixed = jax.random.normal(jax.random.fold_in(jax.random.key(config.seed), 1), (64, config.latent_dim))
+  z_fixed = jax.random.normal(rng.key(config.seed, rng.Stream.FIXED_Z), (64, config.latent_dim))
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = jax.nn.sigmoid(decoder.apply({"params": state.params["decoder"]}, z_fixed))
@@ -162,11 +162,11 @@ def build_model(ctx: experiment.Context) -> experiment.Model:
   def final_figures(epoch: int, state: TrainState) -> None:
     write_figures(workdir, config, encoder, decoder, state.params, test_images, test_labels, epoch)
 
-  return experiment.Model(
-      init_state=lambda: init_state(config, encoder, decoder),
+  optimizers = optimizers_for(config)
+  return Model(
+      init_state=lambda: init_state(config, encoder, decoder, optimizers),
       phases=[vae_phase(encoder, decoder, config.get("binarize", False))],
-      optimizers=optimizers_for(config), examples_per_step=config.batch_size,
-      make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
+      optimizers=optimizers, make_batch=lambda images: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed,
                                            binarized=config.get("binarize", False)))
@@ -232,7 +232,7 @@ def iwae_log_likelihood(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, i
   if num_importance < 1:
     raise ConfigError(f"--iwae_samples must be >= 1, got {num_importance}")
   x_all = data.binarize(images, seed) if binarized else data.to_unit_range(images)
-  key = jax.random.fold_in(jax.random.key(seed), 7)
+  key = rng.key(seed, rng.Stream.IWAE)
 
   def bounds(start, x):
     k = jax.random.fold_in(key, start)

@@ -6,7 +6,8 @@ import sys
 
 import ml_collections
 
-from gan_jax import configs
+from gan_jax import configs, data, gan
+from gan_jax.train import Schedule
 from tests.conftest import DATA_DIR, REPO
 
 
@@ -19,6 +20,16 @@ def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
                      data_dir=DATA_DIR, log_every_steps=1, show_progress=False, checkpoint_every_steps=2))
   config.update(overrides)
   return config
+
+
+def gan_optimizers(config: ml_collections.ConfigDict) -> dict:
+  """gan.optimizers_for(config) with the run's steps per epoch, as gan_run.build_model builds them."""
+  return gan.optimizers_for(config, Schedule.from_config(config, data.SPLIT_FILES["train"][2]).steps_per_epoch)
+
+
+def gan_state(config: ml_collections.ConfigDict, generator, discriminator):
+  """A fresh GAN TrainState, as a run starts it."""
+  return gan.init_state(config, generator, discriminator, gan_optimizers(config))
 
 
 def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import autoencoder, configs, losses
+from gan_jax import autoencoder, configs, experiment, losses
 from gan_jax.errors import ConfigError
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
@@ -44,7 +44,7 @@ def _config(**kw):
 def test_tied_weights_share_the_encoder_kernels():
   config = _config(tied_weights=True, features=(64,), code_dim=8)
   encoder, decoder = autoencoder.build_modules(config)
-  state = autoencoder.init_state(config, encoder, decoder)
+  state = autoencoder.init_state(config, encoder, decoder, autoencoder.optimizers_for(config))
   assert not any("kernel" in str(path) for path, _ in jax.tree_util.tree_leaves_with_path(state.params["decoder"]))
   x = jax.random.uniform(jax.random.key(0), (4, 28, 28, 1))
 
@@ -73,7 +73,7 @@ def test_clustering_accuracy_uses_the_best_matching():
 @pytest.mark.parametrize("kw", [dict(corruption="mask", recon_loss="bce", tied_weights=True),
                                 dict(arch="conv", recon_loss="l2")])
 def test_autoencoder_trains_on_real_mnist(tmp_path, kw):
-  autoencoder.train(_config(**kw), str(tmp_path))
+  experiment.train(_config(**kw), str(tmp_path))
   records = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
   train = [r for r in records if "recon_loss" in r]
   assert train[-1]["loss"] < train[0]["loss"]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from benchmarks import workers
-from gan_jax import gan, vae
+from gan_jax import vae
 from gan_jax.models import build_discriminator, build_generator
-from tests.helpers import DATA_DIR, run_module
+from tests.helpers import DATA_DIR, gan_state, run_module
 
 
 @pytest.mark.slow
@@ -37,9 +37,9 @@ def test_unknown_case_exits_2_with_one_line(tmp_path):
 def _jax_parameter_count(name):
   config = workers.case_config(name, 4)
   if name == "vae":
-    state = vae.init_state(config, *vae.build_modules(config))
+    state = vae.init_state(config, *vae.build_modules(config), vae.optimizers_for(config))
   else:
-    state = gan.init_state(config, build_generator(config), build_discriminator(config))
+    state = gan_state(config, build_generator(config), build_discriminator(config))
   params = {k: v for k, v in state.params.items() if k != "generator_ema"}
   return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params))
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from gan_jax import configs, data, evaluation, gan, runs, vae
+from gan_jax import configs, data, evaluation, experiment, runs, vae
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
 from tests.helpers import run_module, tiny_dcgan_config
@@ -45,7 +45,7 @@ def test_score_samples_rejects_bad_samples(reference):
 def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   workdir = tmp_path / "gan"
   config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100)
-  gan.train(config, str(workdir))
+  experiment.train(config, str(workdir))
   all_records = MetricsLog(str(workdir / "metrics.jsonl")).read()
   records = [r for r in all_records if "test_fid" in r]
   # Every 2 steps, and the final state once (step 4 is both).
@@ -106,7 +106,7 @@ def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
   config = configs.vae()
   config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4,
                      encoder_features=(64, 32), decoder_features=(32, 64), binarize=True))
-  vae.train(config, str(tmp_path / "vae"))
+  experiment.train(config, str(tmp_path / "vae"))
   run = runs.load_run(str(tmp_path / "vae"))
   assert run.kind == "vae" and run.step == 30
   test_images, _ = data.load("mnist", "test", DATA_DIR or None)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from gan_jax import gan, metrics
+from tests.helpers import gan_state
 
 
 def test_interpolation_endpoints_and_norms():
@@ -56,7 +57,7 @@ def test_g_update_reusing_the_fake_batch_equals_recomputing_it():
   from tests.helpers import tiny_dcgan_config
   config = tiny_dcgan_config(batch_size=8)
   generator, discriminator = build_generator(config), build_discriminator(config)
-  state = gan.init_state(config, generator, discriminator)
+  state = gan_state(config, generator, discriminator)
   loss = gan.gan_loss(config)
   d_phase, g_phase = gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim, loss=loss, reuse_fake=True)
   assert g_phase.takes_carry and not d_phase.takes_carry

@@ -9,7 +9,7 @@ from gan_jax import data, gan, parallel
 from gan_jax.errors import AcceleratorError, ParallelismError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import make_train_step
-from tests.helpers import run_module, tiny_dcgan_config
+from tests.helpers import gan_optimizers, gan_state, run_module, tiny_dcgan_config
 
 
 def _run_steps(config, dp, batches):
@@ -17,8 +17,8 @@ def _run_steps(config, dp, batches):
   discriminator = build_discriminator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
   step = make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim,
                                         loss=gan.gan_loss(config), reuse_fake=config.reuse_fake),
-                         gan.optimizers_for(config), dp.collective if dp else parallel.SINGLE_DEVICE)
-  state = gan.init_state(config, generator, discriminator)
+                         gan_optimizers(config), dp.collective if dp else parallel.SINGLE_DEVICE)
+  state = gan_state(config, generator, discriminator)
   if dp is None:
     step = jax.jit(step)
     for batch in batches:
@@ -62,7 +62,7 @@ def test_data_parallel_step_equals_single_device(variant):
     chex.assert_trees_all_close(multi.params, single.params, atol=1e-5, rtol=0, custom_message=mode)
     chex.assert_trees_all_close(multi.batch_stats, single.batch_stats, atol=1e-5, rtol=0, custom_message=mode)
   # The comparison can fail: three steps moved the parameters far more than the tolerance.
-  start = gan.init_state(config, build_generator(config), build_discriminator(config))
+  start = gan_state(config, build_generator(config), build_discriminator(config))
   moved = jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))), single.params, start.params)
   assert max(jax.tree.leaves(moved)) > 1e-4
 

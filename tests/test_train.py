@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import gan
+from gan_jax import experiment, gan
 from gan_jax.errors import ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import MetricsLog
-from tests.helpers import read_tensorboard, tiny_dcgan_config
+from tests.helpers import gan_optimizers, gan_state, read_tensorboard, tiny_dcgan_config
 
 
 def _final_params(workdir, config):
-  template = gan.init_state(config, build_generator(config), build_discriminator(config))
+  template = gan_state(config, build_generator(config), build_discriminator(config))
   state = ckpt.Checkpointer(workdir).restore(template)
   return jax.device_get((state.params, state.batch_stats, state.opt_state, int(state.step)))
 
@@ -25,16 +25,16 @@ def _final_params(workdir, config):
 def four_steps(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("uninterrupted"))
   config = tiny_dcgan_config(max_steps=4)
-  gan.train(config, workdir)
+  experiment.train(config, workdir)
   return workdir, config
 
 
 @pytest.mark.slow
 def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   workdir, config = four_steps
-  gan.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
+  experiment.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
   assert ckpt.Checkpointer(str(tmp_path)).latest_step() == 2
-  gan.train(tiny_dcgan_config(max_steps=4), str(tmp_path))  # resumes from step 2
+  experiment.train(tiny_dcgan_config(max_steps=4), str(tmp_path))  # resumes from step 2
   resumed, uninterrupted = _final_params(str(tmp_path), config), _final_params(workdir, config)
   assert resumed[-1] == uninterrupted[-1] == 4
   chex.assert_trees_all_equal(resumed, uninterrupted)  # bitwise
@@ -54,8 +54,8 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
   """Every logged metric reaches TensorBoard at its step; the epoch grids arrive as images; a resumed
   run purges the steps it redoes, so no step appears twice."""
   config = tiny_dcgan_config(max_steps=4, eval_every_epochs=0)
-  gan.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
-  gan.train(config, str(tmp_path))  # resumes from step 2
+  experiment.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
+  experiment.train(config, str(tmp_path))  # resumes from step 2
   scalars, images = read_tensorboard(tmp_path / "tensorboard")
   logged = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
   for name in ("d_loss", "g_loss", "d_real", "d_fake", "images_per_sec"):
@@ -67,9 +67,9 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
 @pytest.mark.slow
 def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
   workdir, config = four_steps
-  gan.train(tiny_dcgan_config(max_steps=4), str(tmp_path / "same"))
+  experiment.train(tiny_dcgan_config(max_steps=4), str(tmp_path / "same"))
   chex.assert_trees_all_equal(_final_params(str(tmp_path / "same"), config), _final_params(workdir, config))
-  gan.train(tiny_dcgan_config(max_steps=4, seed=1), str(tmp_path / "other"))
+  experiment.train(tiny_dcgan_config(max_steps=4, seed=1), str(tmp_path / "other"))
   other = _final_params(str(tmp_path / "other"), tiny_dcgan_config(seed=1))
   diffs = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), other[0], _final_params(workdir, config)[0])
   assert min(jax.tree.leaves(diffs)) > 0  # every parameter array differs
@@ -91,7 +91,7 @@ def test_metrics_are_finite_and_in_range(four_steps):
 def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
   workdir, _ = four_steps
   with pytest.raises(ConfigError, match="holds a run with latent_dim=100"):
-    gan.train(tiny_dcgan_config(max_steps=6, latent_dim=64), workdir)
+    experiment.train(tiny_dcgan_config(max_steps=6, latent_dim=64), workdir)
 
 
 @pytest.mark.slow
@@ -101,7 +101,7 @@ def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
 ])
 def test_mlp_gan_variants_train_on_real_mnist(tmp_path, overrides):
   config = tiny_dcgan_config(max_steps=3, generator_features=(32, 32), discriminator_features=(32, 16), **overrides)
-  gan.train(config, str(tmp_path))
+  experiment.train(config, str(tmp_path))
   records = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
   assert [r["step"] for r in records] == [1, 2, 3]
   if config.loss == "least_squares":  # D's raw scores, pulled towards b = 1 on real data and a = -1 on fakes
@@ -132,10 +132,10 @@ def test_generator_moving_average_follows_the_generator():
   from gan_jax.train import make_train_step
   config = tiny_dcgan_config(g_ema_decay=0.75)
   generator, discriminator = build_generator(config), build_discriminator(config)
-  state = gan.init_state(config, generator, discriminator)
+  state = gan_state(config, generator, discriminator)
   chex.assert_trees_all_equal(state.params["generator_ema"], state.params["generator"])
   step = jax.jit(make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim),
-                                 gan.optimizers_for(config), averages=gan.averages_for(config)))
+                                 gan_optimizers(config), averages=gan.averages_for(config)))
   x = {"x": jax.random.uniform(jax.random.key(0), (16, 1, 28, 28, 1), minval=-1, maxval=1)}
   one, _ = step(state, x)
   two, _ = step(one, x)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import configs, losses, vae
+from gan_jax import configs, experiment, losses
 from gan_jax.models.vae import VAEDecoder, VAEEncoder
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
@@ -98,7 +98,7 @@ def test_vae_trains_on_real_mnist(tmp_path):
   for posterior in ("diagonal", "full"):
     config.posterior = posterior
     workdir = tmp_path / posterior
-    vae.train(config, str(workdir))
+    experiment.train(config, str(workdir))
     records = MetricsLog(str(workdir / "metrics.jsonl")).read()
     train = [r for r in records if "elbo" in r]
     test = [r for r in records if "test_loss" in r]

@@ -1,0 +1,153 @@
+"""The GAN as a training run: the model `gan_jax.experiment.run` trains, its figures and its summary.
+
+The game itself (phases, state, optimizers, samples) is `gan_jax.gan`; this
+module adds what a run shows people: the fixed-z sample grid every epoch, the
+loss curves, in-training scores, and the course's end-of-run figures.
+"""
+
+import os
+
+import flax.linen as nn
+import jax
+import ml_collections
+import numpy as np
+
+from gan_jax import data, evaluation, files, metrics, plots, rng
+from gan_jax.gan import (fixed_latents, gan_loss, gan_phases, generate, init_state, interpolate, optimizers_for,
+                         averages_for, samples, sampling_variables)
+from gan_jax.models import build_discriminator, build_generator
+from gan_jax.train import Context, Model, TrainState
+
+MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
+
+
+def write_course_figures(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module,
+                         discriminator: nn.Module, state: TrainState, train_images: np.ndarray,
+                         last_epoch: int, num_images: int = 2000) -> None:
+  """The course's pictures of a trained GAN, written to `workdir`.
+
+  samples_progress.png: the fixed-z samples of epochs 1, 10, 20, 50, 100 (those
+    reached) and the last, side by side.
+  d_histogram.png: D's outputs (no dropout) on `num_images` training images and as
+    many generated ones.
+  interpolation.png: G along linear and spherical paths between 4 pairs of z.
+  nearest_neighbors.png: 8 samples, each beside its 5 nearest training images
+    (L2 in pixel space): a generator that memorised would show near-copies.
+  """
+  g_params, g_stats = sampling_variables(state)
+  progress = {}
+  for epoch in sorted(set(MILESTONE_EPOCHS) | {last_epoch}):
+    path = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
+    if epoch <= last_epoch and os.path.exists(path):
+      progress[epoch] = np.load(path)["images"]
+  if progress:
+    plots.save_sample_progress(progress, os.path.join(workdir, "samples_progress.png"), value_range=(0, 255))
+
+  key = rng.key(config.seed, rng.Stream.FIGURES)
+  z_key, x_key, pair_key, nn_key = jax.random.split(key, 4)
+  loss = gan_loss(config)
+  z = jax.random.normal(z_key, (num_images, config.latent_dim))
+  x_fake = generate(generator, g_params, g_stats, z)
+  x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
+      x_key, len(train_images), (num_images,), replace=False))])
+  d_variables = {"params": state.params["discriminator"], **({"batch_stats": state.batch_stats["discriminator"]}
+                                                              if state.batch_stats["discriminator"] else {})}
+  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
+                                                                   train=False)))
+  is_prob = config.loss != "least_squares"
+  plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
+                        os.path.join(workdir, "d_histogram.png"),
+                        xlabel="D output" + (" (probability of real)" if is_prob else " (raw)"),
+                        title=f"D on real and generated images, epoch {last_epoch}", reference=0.5 if is_prob else None)
+
+  pairs = jax.random.normal(pair_key, (4, 2, config.latent_dim))
+  rows, labels = [], []
+  for i, (z0, z1) in enumerate(pairs):
+    for method in ("linear", "spherical"):
+      rows.append(np.asarray(generate(generator, g_params, g_stats, interpolate(z0, z1, 10, method))))
+      labels.append(f"pair {i + 1}\n{method}")
+  plots.save_image_rows(rows, labels, os.path.join(workdir, "interpolation.png"),
+                        title=f"interpolation in z, epoch {last_epoch}")
+
+  samples = np.asarray(generate(generator, g_params, g_stats, jax.random.normal(nn_key, (8, config.latent_dim))))
+  distances, indices = metrics.nearest_neighbors(samples, data.to_gan_range(train_images), k=5)
+  rows = [np.concatenate([s[None], data.to_gan_range(train_images[idx])]) for s, idx in zip(samples, indices)]
+  labels = [f"G(z) | 5 nearest\nL2 {d[0]:.1f}-{d[-1]:.1f}" for d in distances]
+  plots.save_image_rows(rows, labels, os.path.join(workdir, "nearest_neighbors.png"),
+                        title="generated (left) and its nearest training images, L2 in [-1, 1] pixels")
+
+
+def summary(workdir: str, steps: int, epochs: float, records: list[dict], eval_samples: int) -> str:
+  """The lines a GAN run prints at its end: its figures, its training time, its last in-training FID.
+
+  Args:
+    workdir: the run's directory.
+    steps, epochs: train steps and epochs done.
+    records: the run's metrics.jsonl records.
+    eval_samples: samples of each in-training evaluation.
+  Returns:
+    a multi-line str.
+  """
+  last = next((r for r in reversed(records) if "train_seconds" in r and "d_loss" in r), None)
+  minutes = f" in {last['train_seconds'] / 60:.1f} min of training" if last else ""
+  lines = [f"gan_jax: {steps} steps ({epochs:g} epochs){minutes}; figures in {workdir}/: samples_epoch_*.png, "
+           f"samples_progress.png, curves.png, interpolation.png, nearest_neighbors.png, d_histogram.png"]
+  scored = [r for r in records if "test_fid" in r]
+  if scored:
+    r = scored[-1]
+    lines.append(f"gan_jax: FID {r['test_fid']:.1f} at epoch {r['epoch']:g} ({eval_samples} samples against the "
+                 f"test split, LeNet features; {r['test_classes_covered']}/10 classes covered); FID by time in "
+                 f"fid_curve.png")
+  lines.append(f"gan_jax: scores of 10,000 samples: python -m experiments.evaluate --workdir={workdir}")
+  return "\n".join(lines)
+
+
+def build_model(ctx: Context) -> Model:
+  """The GAN that `gan_jax.experiment.run` trains (also timed by benchmarks.run).
+
+  Writes, besides the run's files: samples_epoch_XXX.png (an 8x8 grid from one
+  fixed z, every config.sample_every_epochs epochs and at the end; the images
+  also as samples_epoch_XXX.npz), curves.png, fid_curve.png (with in-training
+  evaluation), and at the end the figures of `write_course_figures`.
+  """
+  config, workdir = ctx.config, ctx.workdir
+  generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
+  discriminator = build_discriminator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
+  eval_generator = build_generator(config)
+  optimizers = optimizers_for(config, ctx.schedule.steps_per_epoch)
+  k = config.k_d_steps
+  z_fixed = fixed_latents(config)
+
+  def make_batch(images: np.ndarray) -> dict:
+    x = data.to_gan_range(images)
+    return {"x": x.reshape((config.batch_size, k) + x.shape[1:])}
+
+  def epoch_figures(epoch: int, state: TrainState) -> None:
+    x = generate(eval_generator, *sampling_variables(state), z_fixed)
+    grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
+    plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
+    ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
+    npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
+    files.write_npz(npz, images=data.gan_range_to_uint8(x))
+    records = ctx.metrics_log.read()
+    plots.plot_gan_curves(records, os.path.join(workdir, "curves.png"),
+                          smoothing=max(1, ctx.schedule.steps_per_epoch // (4 * config.log_every_steps)))
+    if any("test_fid" in r for r in records):
+      plots.plot_fid_during_training(records, os.path.join(workdir, "fid_curve.png"),
+                                     title=f"{config.dataset} {config.arch} ({config.loss}): FID of "
+                                           f"{config.eval_samples} samples against the test split")
+
+  def final_figures(epoch: int, state: TrainState) -> None:
+    write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
+
+  evaluate = None
+  if config.get("eval_every_epochs") or config.get("eval_every_steps"):
+    evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
+        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed))
+
+  return Model(
+      init_state=lambda: init_state(config, generator, discriminator, optimizers),
+      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config),
+                        reuse_fake=config.get("reuse_fake", False)),
+      optimizers=optimizers, averages=averages_for(config), make_batch=make_batch,
+      epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)
