@@ -15,7 +15,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       arch="dcgan",             # dcgan or mlp
       dataset="mnist",
       data_dir="",
-      data_source="idx",        # idx (the IDX files, see gan_jax.data.obtain) or tfds (tensorflow-datasets' prepared copy)
+      data_source="idx",        # idx (the IDX files, see gan_jax.obtain) or tfds (tensorflow-datasets' prepared copy)
       latent_dim=100,
       generator_features=(),    # () : the arch's defaults (dcgan 256,128,64; mlp 256,512,1024)
       discriminator_features=(),  # () : the arch's defaults (dcgan 64,128; mlp 1024,512,256)

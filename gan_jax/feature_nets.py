@@ -253,7 +253,7 @@ def train(dataset: str, *, seed: int = 0, num_epochs: int | None = None, batch_s
       shuffled epoch is dropped); None: `DEFAULT_EPOCHS[dataset]`.
     batch_size: images per step.
     learning_rate: Adam's initial step size.
-    data_dir: see `data.obtain`.
+    data_dir: see `gan_jax.obtain.obtain`.
     show_progress: a tqdm bar over the steps.
     max_steps: optional cap on the number of steps, for smoke tests (the
       learning rate still decays over num_epochs, so the run is a prefix of the full one).

@@ -105,3 +105,25 @@ def test_one_nn_accuracy():
   assert metrics.one_nn_accuracy(a, _gaussian(rng, 1000, 4, mean=50.0)) == 1.0
   # Copies of the real points: each point's nearest other point is its twin in the other set.
   assert metrics.one_nn_accuracy(a, a.copy()) == 0.0
+
+
+def test_nearest_neighbors_matches_brute_force():
+  rng = np.random.default_rng(0)
+  refs = rng.normal(size=(57, 6, 6)).astype(np.float32)
+  queries = np.concatenate([refs[[3, 40]] + 0.01, rng.normal(size=(5, 6, 6)).astype(np.float32)])
+  d, i = metrics.nearest_neighbors(queries, refs, k=4, chunk_size=10)  # several chunks
+  brute = np.linalg.norm(queries.reshape(7, 1, -1).astype(np.float64) - refs.reshape(1, 57, -1), axis=2)
+  np.testing.assert_array_equal(i, np.argsort(brute, axis=1)[:, :4])
+  np.testing.assert_allclose(d, np.sort(brute, axis=1)[:, :4], rtol=1e-6)
+  assert list(i[:2, 0]) == [3, 40]
+
+
+def test_nearest_neighbors_measures_near_copies_exactly():
+  # Pixel-scale images (0..255) and copies 0.5 grey levels away in 36 pixels: the
+  # fast form |q|^2 + |r|^2 - 2 q.r loses these distances to float32 rounding.
+  rng = np.random.default_rng(1)
+  refs = rng.uniform(0, 255, size=(300, 6, 6)).astype(np.float32)
+  queries = refs[[7, 123, 299]] + 0.5
+  d, i = metrics.nearest_neighbors(queries, refs, k=2, chunk_size=128)
+  np.testing.assert_array_equal(i[:, 0], [7, 123, 299])
+  np.testing.assert_allclose(d[:, 0], 3.0, rtol=1e-6)  # sqrt(36 * 0.5^2)
