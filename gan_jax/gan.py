@@ -186,18 +186,21 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   Args:
     optimizers: from `optimizers_for` (their states start the TrainState's opt_state).
   """
-  g_key, d_key, run_key = jax.random.split(rng.key(config.seed, rng.Stream.INIT), 3)
-  g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
-  d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
+
+  @jax.jit  # one compilation instead of one per initializer op
+  def initial_variables(key):
+    g_key, d_key, run_key = jax.random.split(key, 3)
+    g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
+    d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
+    return g_vars, d_vars, run_key
+
+  g_vars, d_vars, run_key = initial_variables(rng.key(config.seed, rng.Stream.INIT))
   params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
   batch_stats = {"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})}
   if config.get("g_ema_decay"):  # copies: each group has its own buffers (they are donated in steps)
     params["generator_ema"] = jax.tree.map(jnp.copy, g_vars["params"])
     batch_stats["generator_ema"] = jax.tree.map(jnp.copy, batch_stats["generator"])
-  return create_train_state(
-      params=params,
-      batch_stats=batch_stats,
-      optimizers=optimizers, key=run_key)
+  return create_train_state(params=params, batch_stats=batch_stats, optimizers=optimizers, key=run_key)
 
 
 def averages_for(config: ml_collections.ConfigDict) -> list[ParamAverage]:

@@ -140,6 +140,8 @@ class DataParallel:
     """Replicated device state -> one copy, as it would be on a single device."""
     if self.mode == "pmap":
       return jax.tree.map(lambda x: x[0], state)
+    if self.num_devices > 1:  # the first device's copy: checkpoints and figures then see one device's arrays
+      return jax.device_put(state, self.devices[0])
     return state
 
   def put_batch(self, batch: Any) -> Any:

@@ -96,8 +96,8 @@ def create_train_state(params: Params, batch_stats: Params,
     optimizers: {name: (optax transformation, the groups it updates)}.
     key: typed PRNG key (jax.random.key(seed)).
   """
-  opt_state = {name: tx.init({g: params[g] for g in groups}) for name, (tx, groups) in optimizers.items()}
-  return TrainState(step=jnp.int32(0), params=params, batch_stats=batch_stats, opt_state=opt_state, key=key)
+  init = jax.jit(lambda params: {name: tx.init({g: params[g] for g in groups}) for name, (tx, groups) in optimizers.items()})
+  return TrainState(step=jnp.int32(0), params=params, batch_stats=batch_stats, opt_state=init(params), key=key)
 
 
 def example_keys(key: jax.Array, batch_size: int, collective: Collective = SINGLE_DEVICE) -> jax.Array:

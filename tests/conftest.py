@@ -4,13 +4,24 @@ The device count must be set before JAX creates its backends, hence here, at
 import time. Tests use ../shared/data (the real MNIST / Fashion-MNIST files
 beside the repository) when it is there; otherwise gan_jax.data obtains the
 files itself (cache, package registries).
+
+Compiled XLA programs go to JAX's persistent compilation cache (JIT_CACHE_DIR,
+also handed to the command-line runs of tests.helpers.run_module): many tests
+train the same tiny models, and a cache hit skips only XLA's compilation, never
+the tracing or the run, so every test still runs its code.
 """
 
+import os
 import pathlib
+import tempfile
 
 import jax
 
 jax.config.update("jax_num_cpu_devices", 8)
+JIT_CACHE_DIR = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(tempfile.gettempdir(),
+                                                                           "gan_jax_tests_jit_cache")
+jax.config.update("jax_compilation_cache_dir", JIT_CACHE_DIR)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -8,7 +8,7 @@ import ml_collections
 
 from gan_jax import configs, data, gan
 from gan_jax.train import Schedule
-from tests.conftest import DATA_DIR, REPO
+from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO
 
 
 def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
@@ -34,7 +34,8 @@ def gan_state(config: ml_collections.ConfigDict, generator, discriminator):
 
 def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
   """Runs `python -m module args` from the repository root on `num_cpu_devices` CPU devices."""
-  env = {**os.environ, "JAX_PLATFORMS": "cpu",
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": JIT_CACHE_DIR,
+         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.2",
          "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices}"}
   return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
                         text=True, timeout=timeout)

@@ -30,18 +30,19 @@ def _run_steps(config, dp, batches):
   return dp.get_state(state)
 
 
-# The tutorial's DCGAN (dropout 0.3 on; XLA's conv gradients, and the fast ones with per-example
-# dropout masks drawn inside D); the fast recipe's (4x4 kernels, label smoothing); D with BatchNorm,
-# whose batch statistics must be those of the global batch; G's update reusing D's fake batch
-# (its pullback is carried across phases); mixed precision. The last two step with SGD: Adam's
-# first steps move each weight by about lr * sign(gradient), so where a gradient is near 0 the
-# last-bit differences of another summation order (BatchNorm means over 8 devices) flip the step:
-# measured, up to 1.6e-5 with Adam and 6e-8 with SGD for reuse_fake under pmap.
+# The tutorial's DCGAN with XLA's conv gradients (dropout 0.3 on); the fast recipe's layers (4x4
+# kernels, leaky ReLU 0.2, label smoothing) with the fast conv gradients and D's per-example dropout
+# masks drawn inside D; D with BatchNorm, whose batch statistics must be those of the global batch,
+# with G's update reusing D's fake batch (its pullback is carried across phases); mixed precision.
+# The last two step with SGD: Adam's first steps move each weight by about lr * sign(gradient), so
+# where a gradient is near 0 the last-bit differences of another summation order (BatchNorm means
+# over 8 devices) flip the step: measured, up to 1.6e-5 with Adam and 6e-8 with SGD for reuse_fake
+# under pmap.
 SGD = dict(optimizer="sgd_momentum", learning_rate=0.1)
-VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"), "tutorial": {},
-            "fast": dict(kernel_size=4, leaky_relu_slope=0.2, d_dropout=0.0, label_smoothing=0.1),
-            "d_batch_norm": dict(d_dropout=0.0, d_batch_norm=True),
-            "reuse_fake": dict(reuse_fake=True, **SGD), "bfloat16": dict(precision="bfloat16", **SGD)}
+VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
+            "fast_layers": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1),
+            "d_batch_norm_reuse_fake": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True, **SGD),
+            "bfloat16": dict(precision="bfloat16", **SGD)}
 # Not bfloat16 under pmap: there G's BatchNorm means are sums in another order, and rounding the
 # next layer's operands to bfloat16 turns their last-bit differences into whole bfloat16 steps
 # (2**-8 relative): measured 1.3e-4 after one step. Under sharding XLA reduces as on one device.
