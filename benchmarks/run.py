@@ -18,6 +18,7 @@ Writes --out (default results/benchmarks.md): the table, the command and the mac
 """
 
 import datetime
+import importlib.util
 import math
 import multiprocessing
 import os
@@ -197,10 +198,9 @@ def main(argv):
   del argv
   frameworks = ["jax"]
   if FLAGS.torch:
-    try:
-      import torch  # noqa: F401
+    if importlib.util.find_spec("torch") is not None:
       frameworks.append("torch")
-    except ImportError:
+    else:
       print("error: PyTorch is not installed; run pip install -e '.[bench]' (or pass --notorch)", file=sys.stderr)
       sys.exit(2)
   unknown = [c for c in FLAGS.cases if c not in workers.CASES]

@@ -1,5 +1,6 @@
 """Tests of gan_jax.data on the real files in shared/data (beside the repo)."""
 
+import importlib.util
 import pathlib
 
 import jax
@@ -61,11 +62,8 @@ def test_unknown_choices(args, valid):
 
 
 def test_tfds_not_installed():
-  try:
-    import tensorflow_datasets  # pylint: disable=import-outside-toplevel,unused-import
+  if importlib.util.find_spec("tensorflow_datasets") is not None:
     pytest.skip("tensorflow_datasets is installed")
-  except ImportError:
-    pass
   with pytest.raises(DataError, match=r"pip install -e '\.\[tfds\]'"):
     data.load("mnist", "train", source="tfds")
 

@@ -1,5 +1,7 @@
 """Scoring trained models on real data: the scores' sanity on real images, training-time FID, the CLI, IWAE."""
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -41,28 +43,42 @@ def test_score_samples_rejects_bad_samples(reference):
     evaluation.score_samples(np.zeros((100, 28, 28), np.float32), reference)
 
 
-@pytest.mark.slow
-def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
-  workdir = tmp_path / "gan"
+@pytest.fixture(scope="module")
+def scored_gan_run(tmp_path_factory):
+  """A tiny DCGAN scored every 2 steps while it trains 4: (workdir, its "test_fid" records, what it printed)."""
+  workdir = tmp_path_factory.mktemp("scored") / "gan"
   config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100)
-  experiment.train(config, str(workdir))
-  all_records = MetricsLog(str(workdir / "metrics.jsonl")).read()
-  records = [r for r in all_records if "test_fid" in r]
+  printed = io.StringIO()
+  with contextlib.redirect_stdout(printed):
+    experiment.train(config, str(workdir))
+  records = [r for r in MetricsLog(str(workdir / "metrics.jsonl")).read() if "test_fid" in r]
+  return workdir, records, printed.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("scored_gan_run")
+def test_training_scores_gans_and_keeps_the_best_checkpoint(scored_gan_run):
+  workdir, records, printed = scored_gan_run
   # Every 2 steps, and the final state once (step 4 is both).
   assert [r["step"] for r in records] == [2, 4] and all(r["test_fid"] > 0 for r in records)
   assert records[0]["epoch"] == round(2 / (60000 // 16), 4)
   # Training time is counted without the evaluations: it grows by about one step's
   # time across an evaluation, and every record has it, in step order.
-  seconds = [r["train_seconds"] for r in all_records]
+  seconds = [r["train_seconds"] for r in MetricsLog(str(workdir / "metrics.jsonl")).read()]
   assert seconds == sorted(seconds) and seconds[0] > 0
   best = json.loads((workdir / "best.json").read_text())
   winner = min(records, key=lambda r: r["test_fid"])
   assert best["step"] == winner["step"] and best["fid"] == winner["test_fid"]
   assert (workdir / "best" / "checkpoints" / str(winner["step"])).is_dir()
   assert (workdir / "fid_curve.png").stat().st_size > 0
-  out = capsys.readouterr().out
-  assert f"FID {records[-1]['test_fid']:.1f} at epoch" in out and f"figures in {workdir}/" in out
-  # The time-to-quality figure of the run, with the real-vs-real line of as many samples.
+  assert f"FID {records[-1]['test_fid']:.1f} at epoch" in printed and f"figures in {workdir}/" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("scored_gan_run")
+def test_time_to_quality_plots_the_scores_of_a_run(scored_gan_run):
+  """The time-to-quality figure of the run, with the real-vs-real line of as many samples."""
+  workdir, records, _ = scored_gan_run
   figure = workdir / "ttq.png"
   result = run_module("experiments.time_to_quality", f"--out={figure}", f"--run=mnist:tiny DCGAN:{workdir}",
                       *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
@@ -73,7 +89,11 @@ def test_training_scores_gans_and_keeps_the_best_checkpoint(tmp_path, capsys):
   bad = run_module("experiments.time_to_quality", f"--out={figure}", "--run=mnist")
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --run='mnist'")
 
-  # The CLI scores the run, every checkpoint of it, and refuses bad input in one line.
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("scored_gan_run")
+def test_evaluate_scores_every_checkpoint_and_refuses_bad_input_in_one_line(scored_gan_run, tmp_path):
+  workdir, _, _ = scored_gan_run
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
                       "--all_checkpoints", *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
   assert result.returncode == 0, result.stderr

@@ -1,5 +1,6 @@
 """DCGAN modules: output shapes, and the sub-pixel transposed convolution equals nn.ConvTranspose."""
 
+import functools
 import chex
 import flax.linen as nn
 import jax
@@ -13,13 +14,13 @@ from gan_jax.models.layers import SubPixelConvTranspose
 def test_generator_and_discriminator_shapes():
   z = jax.random.normal(jax.random.key(0), (3, 100))
   generator, discriminator = DCGANGenerator(), DCGANDiscriminator()
-  g_vars = generator.init(jax.random.key(1), z, train=False)
-  x, updates = generator.apply(g_vars, z, train=True, mutable=["batch_stats"])
+  g_vars = jax.jit(functools.partial(generator.init, train=False))(jax.random.key(1), z)
+  x, updates = jax.jit(functools.partial(generator.apply, train=True, mutable=["batch_stats"]))(g_vars, z)
   chex.assert_shape(x, (3, 28, 28, 1))
   assert float(jnp.max(jnp.abs(x[0] - x[1]))) > 1e-3  # another z, another image (G does not ignore z)
   chex.assert_trees_all_equal_shapes(updates["batch_stats"], g_vars["batch_stats"])
-  d_vars = discriminator.init(jax.random.key(2), x, train=False)
-  logits = discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)})
+  d_vars = jax.jit(functools.partial(discriminator.init, train=False))(jax.random.key(2), x)
+  logits = jax.jit(functools.partial(discriminator.apply, train=True))(d_vars, x, rngs={"dropout": jax.random.key(3)})
   chex.assert_shape(logits, (3,))
   chex.assert_tree_all_finite(logits)
   # The tutorial's layer sizes.
@@ -76,12 +77,12 @@ def test_mlp_generator_and_discriminator_shapes():
   from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
   z = jax.random.normal(jax.random.key(0), (5, 100))
   generator, discriminator = MLPGenerator(), MLPDiscriminator()
-  g_vars = generator.init(jax.random.key(1), z)
-  x = generator.apply(g_vars, z)
+  g_vars = jax.jit(generator.init)(jax.random.key(1), z)
+  x = jax.jit(generator.apply)(g_vars, z)
   chex.assert_shape(x, (5, 28, 28, 1))
   assert float(jnp.max(jnp.abs(x[0] - x[1]))) > 1e-3  # another z, another image (G does not ignore z)
   assert [g_vars["params"][f"hidden_{i}"]["kernel"].shape[1] for i in range(3)] == [256, 512, 1024]
-  d_vars = discriminator.init(jax.random.key(2), x, train=False)
+  d_vars = jax.jit(functools.partial(discriminator.init, train=False))(jax.random.key(2), x)
   assert [d_vars["params"][f"hidden_{i}"]["kernel"].shape[1] for i in range(3)] == [1024, 512, 256]
   chex.assert_shape(discriminator.apply(d_vars, x, train=True, rngs={"dropout": jax.random.key(3)}), (5,))
   no_dropout = MLPDiscriminator(dropout_rate=0.0)
@@ -89,21 +90,28 @@ def test_mlp_generator_and_discriminator_shapes():
                               no_dropout.apply(d_vars, x, train=False))
 
 
+def _shapes(module, *args, method="init"):
+  """The shapes (jax.eval_shape: no compilation) of module.init(key, *args) or module.apply(*args), train=False."""
+  if method == "init":
+    return jax.eval_shape(functools.partial(module.init, train=False), jax.random.key(1), *args)
+  return jax.eval_shape(functools.partial(module.apply, train=False), *args)
+
+
 def test_fast_recipe_layers_and_kernel_size():
-  z = jax.random.normal(jax.random.key(0), (2, 100))
+  z = jax.ShapeDtypeStruct((2, 100), jnp.float32)
   generator = DCGANGenerator(features=(128, 64), kernel_size=4)
-  g_vars = generator.init(jax.random.key(1), z, train=False)
-  x = generator.apply(g_vars, z, train=False)
+  g_vars = _shapes(generator, z)
+  x = _shapes(generator, g_vars, z, method="apply")
   chex.assert_shape(x, (2, 28, 28, 1))
   # 7x7x128 -> 14x14x64 -> 28x28x1: no stride-1 layer.
   assert set(g_vars["params"]) == {"project", "bn_project", "deconv_14x14", "bn_14x14", "deconv_28x28"}
   assert g_vars["params"]["deconv_14x14"]["kernel"].shape == (4, 4, 128, 64)
-  deeper = DCGANGenerator(features=(32, 16, 16, 8)).init(jax.random.key(1), z, train=False)["params"]
+  deeper = _shapes(DCGANGenerator(features=(32, 16, 16, 8)), z)["params"]
   assert deeper["deconv_7x7"]["kernel"].shape == (5, 5, 32, 16)
   assert deeper["deconv_7x7_2"]["kernel"].shape == (5, 5, 16, 16)
   with pytest.raises(ValueError, match="at least 2"):
-    DCGANGenerator(features=(64,)).init(jax.random.key(1), z, train=False)
-  d_vars = DCGANDiscriminator(kernel_size=4).init(jax.random.key(2), x, train=False)
+    _shapes(DCGANGenerator(features=(64,)), z)
+  d_vars = _shapes(DCGANDiscriminator(kernel_size=4), x)
   assert d_vars["params"]["conv_1"]["kernel"].shape == (4, 4, 64, 128)
 
 
