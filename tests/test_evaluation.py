@@ -13,7 +13,7 @@ from tests.conftest import DATA_DIR
 from tests.helpers import run_module, tiny_dcgan_config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference():
   return evaluation.load_reference("mnist", DATA_DIR or None)
 
@@ -43,7 +43,7 @@ def test_score_samples_rejects_bad_samples(reference):
     evaluation.score_samples(np.zeros((100, 28, 28), np.float32), reference)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scored_gan_run(tmp_path_factory):
   """A tiny DCGAN scored every 2 steps while it trains 4: (workdir, its "test_fid" records, what it printed)."""
   workdir = tmp_path_factory.mktemp("scored") / "gan"

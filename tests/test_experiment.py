@@ -21,7 +21,7 @@ def _final_params(workdir, config):
   return jax.device_get((state.params, state.batch_stats, state.opt_state, int(state.step)))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def four_steps(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp("uninterrupted"))
   config = tiny_dcgan_config(max_steps=4)

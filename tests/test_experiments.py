@@ -22,7 +22,7 @@ def _train(workdir, *args):
   return run_module("experiments.dcgan", f"--workdir={workdir}", *data_args, *TINY, *args)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("dcgan")
   result = _train(workdir, "--max_steps=3")
