@@ -64,9 +64,49 @@ class Checkpointer:
     except Exception as e:  # orbax raises many types for a damaged or foreign checkpoint
       reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
       raise CheckpointError(
-          f"checkpoint {os.path.join(self.directory, str(step))} cannot be restored ({reason}); "
-          f"delete that step's directory to resume from an earlier one, or use a new --workdir") from e
+          f"checkpoint {os.path.join(self.directory, str(step))} cannot be restored ({reason})") from e
     return _from_saved(saved, template)
+
+  def restore_newest(self, template: Any) -> tuple[Any, list[tuple[int, str]]]:
+    """Restores the newest checkpoint that can be restored, falling back past damaged ones.
+
+    The damaged checkpoints newer than the one restored are moved, whole, to
+    `<workdir>/damaged_checkpoints/<step>` (kept for inspection, out of the run's way);
+    nothing is moved or deleted when no checkpoint can be restored.
+
+    Args:
+      template: a TrainState of the same model and config (e.g. a fresh one).
+    Returns:
+      (state, [(step, reason)] of the damaged checkpoints moved aside, newest first).
+    Raises:
+      CheckpointError: there is no checkpoint, or none can be restored.
+    """
+    steps = sorted(self._manager.all_steps(), reverse=True)
+    if not steps:
+      raise CheckpointError(f"no checkpoint in {self.directory}; train first")
+    damaged = []
+    for step in steps:
+      try:
+        state = self.restore(template, step)
+      except CheckpointError as e:
+        damaged.append((step, str(e)))
+        continue
+      for bad, _ in damaged:
+        self._set_aside(bad)
+      if damaged:
+        self._manager.reload()
+      return state, damaged
+    raise CheckpointError(f"no checkpoint in {self.directory} can be restored (the newest: {damaged[0][1]}); "
+                          f"move that directory aside to start afresh, or use a new --workdir")
+
+  def _set_aside(self, step: int) -> None:
+    aside = os.path.join(os.path.dirname(self.directory), "damaged_checkpoints")
+    os.makedirs(aside, exist_ok=True)
+    target = os.path.join(aside, str(step))
+    suffix = 1
+    while os.path.exists(target):  # an earlier fall-back set aside a checkpoint of this step too
+      target, suffix = os.path.join(aside, f"{step}.{suffix}"), suffix + 1
+    os.replace(os.path.join(self.directory, str(step)), target)
 
   def wait(self) -> None:
     """Blocks until asynchronous saves have finished."""

@@ -21,6 +21,7 @@ import numpy as np
 from gan_jax import checkpoint as ckpt
 from gan_jax import autoencoder, data, files, gan_run, parallel, rng, vae
 from gan_jax.errors import ConfigError
+from gan_jax.preemption import StopRequest
 from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, make_train_step,
                            train_loop)
 
@@ -48,6 +49,9 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
   with open(path) as f:
     saved = json.load(f)
   new = json.loads(config.to_json())
+  if saved.get("model_kind") and new.get("model_kind") and saved["model_kind"] != new["model_kind"]:
+    raise ConfigError(f"{workdir} holds a {saved['model_kind']} run, not a {new['model_kind']} one; "
+                      f"use a new --workdir")
   for name in sorted(set(saved) | set(new)):
     if name not in saved and name in LEGACY_VALUES:
       saved[name] = LEGACY_VALUES[name]
@@ -88,8 +92,12 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   Writes config.json, metrics.jsonl (mirrored to TensorBoard event files in
   tensorboard/), checkpoints/ and the model's figures.
 
+  SIGTERM or SIGINT (see gan_jax.preemption) ends the run after the current step
+  with a checkpoint of that step; rerunning the same command resumes from it.
+
   Returns:
-    {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged record}.
+    {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged
+    record}, and "stopped_by" (the signal's name) when a signal ended the run early.
   Raises:
     GanJaxError subclasses for bad input (gan_jax.errors), before anything is written.
   """
@@ -107,11 +115,14 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   model = build(Context(config, workdir, dp, images, metrics_log, schedule))
 
   state = model.init_state()
+  files.make_writable_dir(workdir)  # the first write of the run: everything before it only read and checked
   checkpointer = ckpt.Checkpointer(workdir, config.keep_checkpoints)
   start_step = 0
   if checkpointer.latest_step() is not None:
-    state = checkpointer.restore(state)
+    state, damaged = checkpointer.restore_newest(state)
     start_step = int(state.step)
+    for step, reason in damaged:
+      print(f"gan_jax: {reason}; moved it to {workdir}/damaged_checkpoints/{step}")
     print(f"gan_jax: resuming {workdir} from step {start_step}")
   if is_writer:
     files.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
@@ -141,16 +152,27 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
       with clock.paused():
         model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
 
-  device_state = train_loop(
-      state=dp.put_state(state), start_step=start_step, train_step=train_step,
-      batch_for=lambda step: dp.put_batch(get_batch(step)), get_metrics=dp.get_metrics, schedule=schedule,
-      metrics_log=metrics_log if is_writer else None, after_step=after_step,
-      show_progress=config.show_progress and is_writer, clock=clock)
+  stop = StopRequest()
+  with stop.installed():
+    device_state = train_loop(
+        state=dp.put_state(state), start_step=start_step, train_step=train_step,
+        batch_for=lambda step: dp.put_batch(get_batch(step)), get_metrics=dp.get_metrics, schedule=schedule,
+        metrics_log=metrics_log if is_writer else None, after_step=after_step,
+        show_progress=config.show_progress and is_writer, clock=clock, should_stop=stop.requested)
+    host_state = dp.get_state(device_state)
+    step = int(host_state.step)
+    checkpointer.save(step, host_state)
+    checkpointer.wait()
+    checkpointer.close()
   num_steps = schedule.num_steps
-  host_state = dp.get_state(device_state)
-  checkpointer.save(num_steps, host_state)
-  checkpointer.wait()
-  checkpointer.close()
+  if step < num_steps:  # stopped by SIGTERM or SIGINT
+    metrics_log.close()
+    if is_writer:
+      print(f"gan_jax: stopped by {stop.signal_name} at step {step} of {num_steps}; checkpoint saved in "
+            f"{os.path.join(checkpointer.directory, str(step))}; rerun the same command to resume")
+    records = metrics_log.read()
+    return {"steps": step, "epochs": step / schedule.steps_per_epoch, "metrics": records[-1] if records else {},
+            "stopped_by": stop.signal_name}
   final_epoch = math.ceil(num_steps / schedule.steps_per_epoch)
   if start_step < num_steps and is_writer:
     if not schedule.evaluation_due(num_steps):  # the final state is always scored
@@ -183,7 +205,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> dict:
   if config.get("model_kind") not in BUILDERS:
     raise ConfigError(f"unknown model_kind {config.get('model_kind')!r}; choose one of {', '.join(BUILDERS)}")
   result = run(config, workdir, BUILDERS[config.model_kind])
-  if config.model_kind == "gan" and jax.process_index() == 0:
+  if config.model_kind == "gan" and jax.process_index() == 0 and "stopped_by" not in result:
     print(gan_run.summary(workdir, result["steps"], result["epochs"], MetricsLog(
         os.path.join(workdir, "metrics.jsonl")).read(), config.eval_samples))
   return result

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from gan_jax.errors import ConfigError
+
 
 def write_atomic(path, blob: bytes) -> None:
   """Writes `blob` to `path` (str or Path; mode 0644), creating its folder.
@@ -65,3 +67,23 @@ def write_figure(fig, path, dpi: int = 100) -> None:
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
   write_atomic(path, buffer.getvalue())
+
+
+def make_writable_dir(path) -> None:
+  """Creates the directory `path` (and its missing parents) and checks that a file can be written in it.
+
+  Raises:
+    ConfigError: it cannot be created or written; the directories this call
+      created are removed again.
+  """
+  path = pathlib.Path(path).absolute()
+  missing = [p for p in [path, *path.parents] if not p.exists()]
+  try:
+    path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path):
+      pass
+  except OSError as e:
+    for created in missing:  # the deepest first
+      if created.is_dir():
+        created.rmdir()
+    raise ConfigError(f"cannot write in {path} ({e.strerror or type(e).__name__}): choose a writable --workdir") from e

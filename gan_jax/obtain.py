@@ -125,7 +125,12 @@ def _verified_idx(name: str, filename: str, blob: bytes, origin) -> bytes:
 
 def read_verified(name: str, path: pathlib.Path) -> bytes:
   """Reads, decompresses and verifies one file; returns its IDX bytes."""
-  content = _verified_idx(name, path.name, path.read_bytes(), path)
+  try:
+    blob = path.read_bytes()
+  except OSError as e:
+    raise DataError(f"{path} cannot be read ({e.strerror or type(e).__name__}): fix its permissions, "
+                    f"or delete it and obtain it again") from e
+  content = _verified_idx(name, path.name, blob, path)
   _VERIFIED.add(_stat_key(name, path))
   return content
 
@@ -327,6 +332,10 @@ def obtain(name: str, data_dir=None, cache_dir=None) -> pathlib.Path:
   root, how = _env_path(data_dir, "GAN_JAX_DATA_DIR")
   if root is not None:
     how = "data_dir" if how == "argument" else how
+    if not root.is_dir():
+      flag = "--data_dir" if how == "data_dir" else f"${how}"
+      raise DataError(f"{flag}={root} is not a directory: pass the folder that holds {name}/*.gz (or none, "
+                      f"to use the cache)")
     for directory in (root / name, root):
       if _complete(name, directory, strict=True):
         _announce(f"{name} from {directory} ({how})")

@@ -91,6 +91,9 @@ def load_run(workdir: str, step: int | None = None) -> Run:
   checkpointer = ckpt.Checkpointer(workdir)
   try:
     state = checkpointer.restore(template, step)
+  except CheckpointError as e:
+    raise CheckpointError(f"{e}; pass --step with one of its other checkpoints: "
+                          f"{', '.join(str(s) for s in steps if s != (step or steps[-1])) or 'none'}") from e
   finally:
     checkpointer.close()
   return Run(kind, config, modules, state, int(state.step))

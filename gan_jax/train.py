@@ -414,8 +414,8 @@ class TrainClock:
 def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: Callable[[int], Any],
                get_metrics: Callable[[Any], dict], schedule: Schedule, metrics_log: Optional[MetricsLog] = None,
                after_step: Optional[Callable[[int, Any], None]] = None, show_progress: bool = True,
-               clock: Optional[TrainClock] = None) -> Any:
-  """Runs `train_step` from `start_step` to `schedule.num_steps`.
+               clock: Optional[TrainClock] = None, should_stop: Optional[Callable[[], bool]] = None) -> Any:
+  """Runs `train_step` from `start_step` to `schedule.num_steps`, or until `should_stop()`.
 
   Args:
     state: device train state.
@@ -432,8 +432,11 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: 
       evaluation, figures); it may pause `clock`.
     show_progress: a tqdm bar with the epoch, the losses, images/s and the time left.
     clock: the run's TrainClock (a fresh one by default); it runs during the loop.
+    should_stop: asked after every step (after after_step); True ends the loop there
+      (e.g. `gan_jax.preemption.StopRequest.requested`).
   Returns:
-    The device state after `schedule.num_steps` steps.
+    The device state after `schedule.num_steps` steps, or after the step at which
+    should_stop() said True (its `step` tells which).
   """
   clock = clock if clock is not None else TrainClock()
   num_steps, steps_per_epoch = schedule.num_steps, schedule.steps_per_epoch
@@ -460,6 +463,8 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: 
     bar.update(1)
     if after_step is not None:
       after_step(done, state)
+    if should_stop is not None and should_stop():
+      break
   clock.stop()
   bar.close()
   return state

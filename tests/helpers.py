@@ -32,13 +32,23 @@ def gan_state(config: ml_collections.ConfigDict, generator, discriminator):
   return gan.init_state(config, generator, discriminator, gan_optimizers(config))
 
 
-def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
-  """Runs `python -m module args` from the repository root on `num_cpu_devices` CPU devices."""
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": JIT_CACHE_DIR,
+def module_env(num_cpu_devices: int = 1) -> dict:
+  """The environment of a command-line run in the tests: CPU only, `num_cpu_devices` devices, the tests' JIT cache."""
+  return {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": JIT_CACHE_DIR,
          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.2",
          "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices}"}
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True,
-                        text=True, timeout=timeout)
+
+
+def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:
+  """Runs `python -m module args` from the repository root on `num_cpu_devices` CPU devices."""
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=module_env(num_cpu_devices),
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def start_module(module: str, *args: str, num_cpu_devices: int = 1) -> subprocess.Popen:
+  """Starts `python -m module args` like run_module, without waiting: stdout and stderr are pipes."""
+  return subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=module_env(num_cpu_devices),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def read_tensorboard(logdir) -> tuple[dict, dict]:

@@ -163,3 +163,25 @@ def test_registry_route_fashion_mnist(monkeypatch, tmp_path):
   cache = tmp_path / "cache"
   assert obtain.obtain("fashion_mnist", cache_dir=cache) == cache / "fashion_mnist"
   _assert_verified(cache / "fashion_mnist", "fashion_mnist")
+
+
+@needs_shared
+def test_unreadable_file_in_data_dir_is_one_line(monkeypatch, tmp_path):
+  folder = tmp_path / "mnist"
+  shutil.copytree(SHARED / "mnist", folder)
+  real_read = pathlib.Path.read_bytes
+
+  def read_bytes(path):
+    if path.name == "t10k-labels-idx1-ubyte.gz":
+      raise PermissionError(13, "Permission denied")
+    return real_read(path)
+  monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+  with pytest.raises(DataError) as error:
+    obtain.obtain("mnist", data_dir=tmp_path)
+  assert str(error.value) == (f"{folder / 't10k-labels-idx1-ubyte.gz'} cannot be read (Permission denied): fix its "
+                              f"permissions, or delete it and obtain it again")
+
+
+def test_data_dir_that_is_not_a_directory_is_refused(tmp_path):
+  with pytest.raises(DataError, match=f"--data_dir={tmp_path / 'none'} is not a directory"):
+    obtain.obtain("mnist", data_dir=tmp_path / "none")
