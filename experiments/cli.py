@@ -28,6 +28,8 @@ SHORT_FLAGS = {
                                          "prepared copy; pip install -e '.[tfds]')"),
     "precision": (flags.DEFINE_string, "float32, or bfloat16: mixed precision (bfloat16 operands of the convolutions "
                                        "and matrix products, float32 accumulation, parameters and optimizer)"),
+    "nan_policy": (flags.DEFINE_string, "non-finite losses or parameters: stop (the run ends naming the step; the "
+                                        "last finite checkpoint is kept) or skip_step (that step's update is dropped)"),
     # GAN experiments
     "arch": (flags.DEFINE_string, "architecture: dcgan or mlp (GANs); mlp or conv (autoencoder)"),
     "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),

@@ -53,6 +53,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       checkpoint_every_steps=500,
       keep_checkpoints=3,
       show_progress=True,
+      nan_policy="stop",       # non-finite losses or parameters: stop (keep the last finite checkpoint) or skip_step
       eval_every_epochs=0,      # 0: never; else score eval_samples samples (FID etc.) every this many epochs
       eval_every_steps=0,       # 0: never; else also score every this many steps (finer than epochs)
       eval_samples=2000,
@@ -119,7 +120,7 @@ def vae() -> ml_collections.ConfigDict:
       posterior="diagonal", binarize=False, optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
-      show_progress=True))
+      show_progress=True, nan_policy="stop"))
 
 
 def autoencoder() -> ml_collections.ConfigDict:
@@ -130,4 +131,4 @@ def autoencoder() -> ml_collections.ConfigDict:
       optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=20, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
       sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
-      show_progress=True))
+      show_progress=True, nan_policy="stop"))

@@ -30,3 +30,7 @@ class CheckpointError(GanJaxError):
 
 class ConfigError(GanJaxError):
   """A configuration value is out of range or names something unknown."""
+
+
+class DivergenceError(GanJaxError):
+  """Training produced non-finite losses or parameters (under nan_policy="stop")."""

@@ -20,7 +20,7 @@ import numpy as np
 
 from gan_jax import checkpoint as ckpt
 from gan_jax import autoencoder, data, files, gan_run, parallel, rng, vae
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.preemption import StopRequest
 from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, make_train_step,
                            train_loop)
@@ -28,7 +28,8 @@ from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, Tra
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
                     "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
-                    "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients")
+                    "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients",
+                    "nan_policy")
 # Fields added after runs were made, with the value those runs had: a saved config without
 # the field is compared as if it held this value.
 LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx", "precision": "float32"}
@@ -62,9 +63,20 @@ def check_same_run(workdir: str, config: ml_collections.ConfigDict) -> None:
                         f"rerun with the same settings to resume, or use a new --workdir")
 
 
-def compiled_train_step(model: Model, dp: parallel.DataParallel) -> Callable[[Any, Any], tuple[Any, dict]]:
-  """The model's train step, wrapped for dp's devices (jax.jit over a mesh, or jax.pmap)."""
-  return dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages))
+NAN_POLICIES = ("stop", "skip_step")
+
+
+def compiled_train_step(model: Model, dp: parallel.DataParallel,
+                        nan_policy: str = "stop") -> Callable[[Any, Any], tuple[Any, dict]]:
+  """The model's train step, wrapped for dp's devices (jax.jit over a mesh, or jax.pmap);
+  with nan_policy="skip_step", steps with non-finite values are dropped (see make_train_step)."""
+  return dp.wrap(make_train_step(model.phases, model.optimizers, dp.collective, model.averages,
+                                 skip_nonfinite=nan_policy == "skip_step"))
+
+
+def _all_finite(tree: Any) -> bool:
+  return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree.leaves(tree)
+             if np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
 def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int) -> Callable[[int], Any]:
@@ -107,6 +119,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   images, _ = data.load(config.dataset, "train", data_dir=config.data_dir or None,
                         source=config.get("data_source", "idx"))
   schedule = Schedule.from_config(config, len(images))
+  nan_policy = config.get("nan_policy", "stop")
+  if nan_policy not in NAN_POLICIES:
+    raise ConfigError(f"unknown --nan_policy={nan_policy!r}; choose one of {', '.join(NAN_POLICIES)}")
   if os.path.isdir(workdir):
     check_same_run(workdir, config)
   is_writer = jax.process_index() == 0
@@ -129,7 +144,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
-  train_step = compiled_train_step(model, dp)
+  train_step = compiled_train_step(model, dp, nan_policy)
   get_batch = batch_feeder(model, images, schedule, config.seed)
 
   def evaluate(step: int, host_state: TrainState) -> None:
@@ -141,9 +156,34 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
         metrics_log.append({"step": step, "epoch": epoch, "time": time.time(), "train_seconds": clock.seconds,
                             **{f"test_{k}": v for k, v in values.items()}})
 
+  def diverged(step: int, what: str) -> DivergenceError:
+    latest = checkpointer.latest_step()
+    kept = (f"its newest finite checkpoint is step {latest} in {checkpointer.directory}" if latest is not None
+            else "it has no checkpoint yet")
+    return DivergenceError(f"non-finite {what} at step {step}: the run stopped and {kept}; lower the learning "
+                           f"rate, or rerun with --nan_policy=skip_step to drop such steps")
+
+  def save(step: int, host_state: TrainState) -> None:
+    if nan_policy == "stop" and not _all_finite((host_state.params, host_state.batch_stats)):
+      raise diverged(step, "parameters")
+    checkpointer.save(step, host_state)
+
+  reached = {"step": start_step}  # the newest step handed to the device
+
+  def batch_for(step: int) -> Any:
+    reached["step"] = step + 1
+    return dp.put_batch(get_batch(step))
+
+  def get_metrics(device_metrics: Any) -> dict:
+    values = dp.get_metrics(device_metrics)
+    bad = [name for name, value in values.items() if not math.isfinite(value)]
+    if nan_policy == "stop" and bad:
+      raise diverged(reached["step"], bad[0])
+    return values
+
   def after_step(step: int, device_state: Any) -> None:
     if step < schedule.num_steps and schedule.checkpoint_due(step):  # the last one is saved below
-      checkpointer.save(step, dp.get_state(device_state))
+      save(step, dp.get_state(device_state))
     if model.evaluate is not None and schedule.evaluation_due(step):
       jax.block_until_ready(device_state)
       evaluate(step, dp.get_state(device_state))
@@ -153,15 +193,17 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
         model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
 
   stop = StopRequest()
-  with stop.installed():
-    device_state = train_loop(
-        state=dp.put_state(state), start_step=start_step, train_step=train_step,
-        batch_for=lambda step: dp.put_batch(get_batch(step)), get_metrics=dp.get_metrics, schedule=schedule,
-        metrics_log=metrics_log if is_writer else None, after_step=after_step,
-        show_progress=config.show_progress and is_writer, clock=clock, should_stop=stop.requested)
-    host_state = dp.get_state(device_state)
-    step = int(host_state.step)
-    checkpointer.save(step, host_state)
+  try:
+    with stop.installed():
+      device_state = train_loop(
+          state=dp.put_state(state), start_step=start_step, train_step=train_step, batch_for=batch_for,
+          get_metrics=get_metrics, schedule=schedule, metrics_log=metrics_log if is_writer else None,
+          after_step=after_step, show_progress=config.show_progress and is_writer, clock=clock,
+          should_stop=stop.requested)
+      host_state = dp.get_state(device_state)
+      step = int(host_state.step)
+      save(step, host_state)
+  finally:  # also when the run diverged: the saves begun are finished
     checkpointer.wait()
     checkpointer.close()
   num_steps = schedule.num_steps

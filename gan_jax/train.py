@@ -118,8 +118,8 @@ def example_keys(key: jax.Array, batch_size: int, collective: Collective = SINGL
 
 
 def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
-                    collective: Collective = SINGLE_DEVICE,
-                    averages: Sequence[ParamAverage] = ()) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
+                    collective: Collective = SINGLE_DEVICE, averages: Sequence[ParamAverage] = (),
+                    skip_nonfinite: bool = False) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
   """Builds the pure train step that runs `phases` in order.
 
   Each phase differentiates its loss with respect to its groups' parameters,
@@ -132,6 +132,9 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
     optimizers: {name: (optax transformation, groups)}, one per distinct phase name.
     collective: `gan_jax.parallel.SINGLE_DEVICE`, or `PMAP` when run under `jax.pmap`.
     averages: moving averages updated after the phases (see ParamAverage).
+    skip_nonfinite: a step whose metrics or new parameters are not all finite keeps
+      the old parameters, statistics and optimizer states (its batch is still used
+      up); the metric "skipped_step" is 1.0 for such a step, else 0.0.
   Returns:
     train_step(state, batch) -> (state, metrics), metrics a flat dict of float32
     scalars averaged over the global batch (a later phase's value wins on a name clash).
@@ -160,8 +163,15 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
     for average in averages:
       params = {**params, average.target: jax.tree.map(
           lambda e, p, d=average.decay: d * e + (1.0 - d) * p, params[average.target], params[average.source])}
+    metrics = collective.mean(metrics)
+    if skip_nonfinite:  # the same decision on every device: params and the averaged metrics are replicated
+      finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves((params, metrics))]))
+      keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+      params, batch_stats = keep(params, state.params), keep(batch_stats, state.batch_stats)
+      opt_state = keep(opt_state, state.opt_state)
+      metrics = {**metrics, "skipped_step": 1.0 - finite.astype(jnp.float32)}
     new_state = state.replace(step=state.step + 1, params=params, batch_stats=batch_stats, opt_state=opt_state)
-    return new_state, collective.mean(metrics)
+    return new_state, metrics
 
   return train_step
 

