@@ -56,7 +56,6 @@ def scored_gan_run(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("scored_gan_run")
 def test_training_scores_gans_and_keeps_the_best_checkpoint(scored_gan_run):
   workdir, records, printed = scored_gan_run
   # Every 2 steps, and the final state once (step 4 is both).
@@ -75,7 +74,6 @@ def test_training_scores_gans_and_keeps_the_best_checkpoint(scored_gan_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("scored_gan_run")
 def test_time_to_quality_plots_the_scores_of_a_run(scored_gan_run):
   """The time-to-quality figure of the run, with the real-vs-real line of as many samples."""
   workdir, records, _ = scored_gan_run
@@ -91,7 +89,6 @@ def test_time_to_quality_plots_the_scores_of_a_run(scored_gan_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("scored_gan_run")
 def test_evaluate_scores_every_checkpoint_and_refuses_bad_input_in_one_line(scored_gan_run, tmp_path):
   workdir, _, _ = scored_gan_run
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",

@@ -31,7 +31,6 @@ def four_steps(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("four_steps")
 def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
   workdir, config = four_steps
   experiment.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
@@ -67,7 +66,6 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("four_steps")
 def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
   workdir, config = four_steps
   experiment.train(tiny_dcgan_config(max_steps=4), str(tmp_path / "same"))
@@ -79,7 +77,6 @@ def test_same_seed_same_params_other_seed_different(four_steps, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("four_steps")
 def test_metrics_are_finite_and_in_range(four_steps):
   workdir, _ = four_steps
   records = MetricsLog(f"{workdir}/metrics.jsonl").read()
@@ -92,7 +89,6 @@ def test_metrics_are_finite_and_in_range(four_steps):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("four_steps")
 def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
   workdir, _ = four_steps
   with pytest.raises(ConfigError, match="holds a run with latent_dim=100"):

@@ -30,7 +30,6 @@ def run_dir(tmp_path_factory):
   return workdir
 
 
-@pytest.mark.xdist_group("cli_dcgan_run")
 def test_train_writes_every_output(run_dir):
   names = set(os.listdir(run_dir))
   assert {"config.json", "metrics.jsonl", "samples_epoch_001.png", "curves.png", "checkpoints"} <= names
@@ -50,7 +49,6 @@ def test_train_writes_every_output(run_dir):
   assert not [n for n in names if "tmp" in n]
 
 
-@pytest.mark.xdist_group("cli_dcgan_run")
 def test_sample_export(run_dir):
   out = run_dir / "samples.npz"
   result = run_module("experiments.sample", f"--workdir={run_dir}", "--num_samples=10", f"--out={out}", "--seed=3")
@@ -72,7 +70,6 @@ def test_sample_export(run_dir):
   assert not np.array_equal(runs.generate_samples(run, 10, seed=4), images)
 
 
-@pytest.mark.xdist_group("cli_dcgan_run")
 def test_rerun_resumes_past_a_damaged_checkpoint_and_refuses_when_none_is_good(run_dir, tmp_path):
   import shutil
   workdir = tmp_path / "copy"
@@ -115,7 +112,6 @@ def test_unknown_dataset_is_one_line(tmp_path):
   assert "mnist" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.xdist_group("cli_dcgan_run")
 def test_recipes_and_overrides_on_top_of_them(run_dir, tmp_path):
   with open(run_dir / "config.json") as f:
     fast = json.load(f)
