@@ -55,8 +55,7 @@ def scored_gan_run(tmp_path_factory):
   return workdir, records, printed.getvalue()
 
 
-@pytest.mark.slow
-def test_training_scores_gans_and_keeps_the_best_checkpoint(scored_gan_run):
+def _check_training_scores(scored_gan_run):
   workdir, records, printed = scored_gan_run
   # Every 2 steps, and the final state once (step 4 is both).
   assert [r["step"] for r in records] == [2, 4] and all(r["test_fid"] > 0 for r in records)
@@ -73,8 +72,7 @@ def test_training_scores_gans_and_keeps_the_best_checkpoint(scored_gan_run):
   assert f"FID {records[-1]['test_fid']:.1f} at epoch" in printed and f"figures in {workdir}/" in printed
 
 
-@pytest.mark.slow
-def test_time_to_quality_plots_the_scores_of_a_run(scored_gan_run):
+def _check_time_to_quality(scored_gan_run):
   """The time-to-quality figure of the run, with the real-vs-real line of as many samples."""
   workdir, records, _ = scored_gan_run
   figure = workdir / "ttq.png"
@@ -88,8 +86,7 @@ def test_time_to_quality_plots_the_scores_of_a_run(scored_gan_run):
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --run='mnist'")
 
 
-@pytest.mark.slow
-def test_evaluate_scores_every_checkpoint_and_refuses_bad_input_in_one_line(scored_gan_run, tmp_path):
+def _check_evaluate_cli(scored_gan_run, tmp_path):
   workdir, _, _ = scored_gan_run
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
                       "--all_checkpoints", *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
@@ -102,6 +99,15 @@ def test_evaluate_scores_every_checkpoint_and_refuses_bad_input_in_one_line(scor
   assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
   missing = run_module("experiments.evaluate", f"--samples={tmp_path / 'none.npz'}", "--dataset=mnist")
   assert missing.returncode == 2 and "not found" in missing.stderr and not list(tmp_path.glob("*.json"))
+
+
+@pytest.mark.slow
+def test_training_scores_gans_keeps_the_best_checkpoint_and_the_tools_read_the_run(scored_gan_run, tmp_path):
+  """One test over the shared run (xdist would otherwise train it once per worker): the in-training
+  scores and best checkpoint, the time-to-quality figure, and experiments.evaluate on every checkpoint."""
+  _check_training_scores(scored_gan_run)
+  _check_time_to_quality(scored_gan_run)
+  _check_evaluate_cli(scored_gan_run, tmp_path)
 
 
 @pytest.mark.slow
