@@ -5,10 +5,11 @@ import subprocess
 import sys
 
 import ml_collections
+import pytest
 
-from gan_jax import configs, data, gan
+from gan_jax import configs, data, gan, obtain
 from gan_jax.train import Schedule
-from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO
+from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO, SHARED_DATA
 
 
 def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
@@ -73,3 +74,26 @@ def read_tensorboard(logdir) -> tuple[dict, dict]:
         else:
           scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
   return scalars, images
+
+
+# For tests of the data files themselves: skipped where ../shared/data is absent.
+needs_shared = pytest.mark.skipif(not all((SHARED_DATA / name).is_dir() for name in data.DATASETS),
+                                  reason=f"{SHARED_DATA} is absent")
+
+
+def isolate_data_env(monkeypatch, tmp_path) -> None:
+  """No GAN_JAX_DATA_DIR, and a cache of the test's own instead of ~/.cache (call from an autouse fixture)."""
+  monkeypatch.delenv("GAN_JAX_DATA_DIR", raising=False)
+  monkeypatch.setenv("GAN_JAX_CACHE_DIR", str(tmp_path / "default_cache"))
+
+
+def forbidden_route(name):
+  """A stand-in for a gan_jax.obtain route that fails the test when it is tried."""
+  raise AssertionError(f"route must not be used for {name}")
+
+
+def no_network(monkeypatch) -> None:
+  """Makes gan_jax.obtain's registry and mirror routes fail the test if they are tried."""
+  monkeypatch.setattr(obtain, "_from_registry", forbidden_route)
+  monkeypatch.setattr(obtain, "_from_mirrors", forbidden_route)
+

@@ -7,28 +7,15 @@ import jax
 import numpy as np
 import pytest
 
-from gan_jax import data, obtain
+from gan_jax import data
 from gan_jax.errors import DataError
-
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(
-    not all((SHARED / name).is_dir() for name in data.DATASETS), reason=f"{SHARED} is absent")
+from tests.conftest import SHARED_DATA
+from tests.helpers import isolate_data_env, needs_shared, no_network
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
-  """No test reads GAN_JAX_DATA_DIR or writes to ~/.cache."""
-  monkeypatch.delenv("GAN_JAX_DATA_DIR", raising=False)
-  monkeypatch.setenv("GAN_JAX_CACHE_DIR", str(tmp_path / "default_cache"))
-
-
-def _fail(name):
-  raise AssertionError(f"route must not be used for {name}")
-
-
-def _no_network(monkeypatch):
-  monkeypatch.setattr(obtain, "_from_registry", _fail)
-  monkeypatch.setattr(obtain, "_from_mirrors", _fail)
+  isolate_data_env(monkeypatch, tmp_path)
 
 
 @needs_shared
@@ -39,15 +26,15 @@ def _no_network(monkeypatch):
     ("fashion_mnist", "test", 10000, [9, 2, 1]),
 ])
 def test_load(monkeypatch, name, split, n, first_labels):
-  _no_network(monkeypatch)
-  images, labels = data.load(name, split, data_dir=SHARED)
+  no_network(monkeypatch)
+  images, labels = data.load(name, split, data_dir=SHARED_DATA)
   assert images.shape == (n, 28, 28) and images.dtype == np.uint8
   assert labels.shape == (n,) and labels.dtype == np.uint8
   assert labels[:3].tolist() == first_labels
   assert set(np.unique(labels).tolist()) == set(range(10))
   assert images.min() == 0 and images.max() == 255
   assert not images.flags.writeable and not labels.flags.writeable
-  again = data.load(name, split, data_dir=SHARED)
+  again = data.load(name, split, data_dir=SHARED_DATA)
   assert again[0] is images and again[1] is labels
 
 

@@ -11,26 +11,12 @@ import pytest
 
 from gan_jax import data, files, obtain
 from gan_jax.errors import DataError
-
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(
-    not all((SHARED / name).is_dir() for name in data.DATASETS), reason=f"{SHARED} is absent")
-
+from tests.conftest import SHARED_DATA
+from tests.helpers import forbidden_route, isolate_data_env, needs_shared, no_network
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
-  """No test reads GAN_JAX_DATA_DIR or writes to ~/.cache."""
-  monkeypatch.delenv("GAN_JAX_DATA_DIR", raising=False)
-  monkeypatch.setenv("GAN_JAX_CACHE_DIR", str(tmp_path / "default_cache"))
-
-
-def _fail(name):
-  raise AssertionError(f"route must not be used for {name}")
-
-
-def _no_network(monkeypatch):
-  monkeypatch.setattr(obtain, "_from_registry", _fail)
-  monkeypatch.setattr(obtain, "_from_mirrors", _fail)
+  isolate_data_env(monkeypatch, tmp_path)
 
 
 def _assert_verified(directory, name):
@@ -41,17 +27,17 @@ def _assert_verified(directory, name):
 
 @needs_shared
 def test_data_dir_from_env_and_flat_folder(monkeypatch, capsys):
-  _no_network(monkeypatch)
-  monkeypatch.setenv("GAN_JAX_DATA_DIR", str(SHARED))
-  assert obtain.obtain("mnist") == SHARED / "mnist"
-  assert f"mnist from {SHARED / 'mnist'} (GAN_JAX_DATA_DIR)" in capsys.readouterr().err
-  assert obtain.obtain("fashion_mnist", data_dir=SHARED / "fashion_mnist") == SHARED / "fashion_mnist"
+  no_network(monkeypatch)
+  monkeypatch.setenv("GAN_JAX_DATA_DIR", str(SHARED_DATA))
+  assert obtain.obtain("mnist") == SHARED_DATA / "mnist"
+  assert f"mnist from {SHARED_DATA / 'mnist'} (GAN_JAX_DATA_DIR)" in capsys.readouterr().err
+  assert obtain.obtain("fashion_mnist", data_dir=SHARED_DATA / "fashion_mnist") == SHARED_DATA / "fashion_mnist"
 
 
 @needs_shared
 def test_corrupt_file_in_data_dir_is_refused(monkeypatch, tmp_path):
-  _no_network(monkeypatch)
-  shutil.copytree(SHARED / "mnist", tmp_path / "mnist")
+  no_network(monkeypatch)
+  shutil.copytree(SHARED_DATA / "mnist", tmp_path / "mnist")
   target = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
   content = bytearray(gzip.decompress(target.read_bytes()))
   content[8] = (content[8] + 1) % 10
@@ -64,8 +50,8 @@ def test_corrupt_file_in_data_dir_is_refused(monkeypatch, tmp_path):
 
 @needs_shared
 def test_file_that_is_not_gzip_is_refused(monkeypatch, tmp_path):
-  _no_network(monkeypatch)
-  shutil.copytree(SHARED / "mnist", tmp_path / "mnist")
+  no_network(monkeypatch)
+  shutil.copytree(SHARED_DATA / "mnist", tmp_path / "mnist")
   target = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
   target.chmod(0o644)
   target.write_bytes(b"not gzip")
@@ -75,9 +61,9 @@ def test_file_that_is_not_gzip_is_refused(monkeypatch, tmp_path):
 
 @needs_shared
 def test_cache_route(monkeypatch, tmp_path, capsys):
-  _no_network(monkeypatch)
+  no_network(monkeypatch)
   cache = tmp_path / "cache"
-  shutil.copytree(SHARED / "mnist", cache / "mnist")
+  shutil.copytree(SHARED_DATA / "mnist", cache / "mnist")
   (tmp_path / "empty").mkdir()
   assert obtain.obtain("mnist", data_dir=tmp_path / "empty", cache_dir=cache) == cache / "mnist"
   assert f"mnist from {cache / 'mnist'} (cache)" in capsys.readouterr().err
@@ -103,7 +89,7 @@ def _registry_disabled(name):
 def test_mirror_route(monkeypatch, tmp_path, capsys):
   urls = []
   monkeypatch.setattr(obtain, "_from_registry", _registry_disabled)
-  monkeypatch.setattr(obtain, "_download", _serve_from(SHARED / "mnist", urls))
+  monkeypatch.setattr(obtain, "_download", _serve_from(SHARED_DATA / "mnist", urls))
   cache = tmp_path / "cache"
   (tmp_path / "empty").mkdir()
   assert obtain.obtain("mnist", data_dir=tmp_path / "empty", cache_dir=cache) == cache / "mnist"
@@ -117,7 +103,7 @@ def test_mirror_route(monkeypatch, tmp_path, capsys):
 def test_corrupt_mirror_leaves_no_file(monkeypatch, tmp_path):
   urls = []
   monkeypatch.setattr(obtain, "_from_registry", _registry_disabled)
-  monkeypatch.setattr(obtain, "_download", _serve_from(SHARED / "mnist", urls, corrupt="t10k-labels-idx1-ubyte.gz"))
+  monkeypatch.setattr(obtain, "_download", _serve_from(SHARED_DATA / "mnist", urls, corrupt="t10k-labels-idx1-ubyte.gz"))
   cache = tmp_path / "cache"
   with pytest.raises(DataError, match="--data_dir") as error:
     obtain.obtain("mnist", cache_dir=cache)
@@ -138,7 +124,7 @@ def test_failed_write_leaves_no_file(monkeypatch, tmp_path):
 
 @pytest.mark.registry
 def test_registry_route_mnist(monkeypatch, tmp_path, capsys):
-  monkeypatch.setattr(obtain, "_from_mirrors", _fail)
+  monkeypatch.setattr(obtain, "_from_mirrors", forbidden_route)
   cache = tmp_path / "cache"
   (tmp_path / "empty").mkdir()
   assert obtain.obtain("mnist", data_dir=tmp_path / "empty", cache_dir=cache) == cache / "mnist"
@@ -160,7 +146,7 @@ def test_registry_route_fashion_mnist(monkeypatch, tmp_path):
   reason = _apt_unavailable()
   if reason:
     pytest.skip(reason)
-  monkeypatch.setattr(obtain, "_from_mirrors", _fail)
+  monkeypatch.setattr(obtain, "_from_mirrors", forbidden_route)
   monkeypatch.setattr(obtain, "DEBIAN_DIR", tmp_path / "not_installed")
   cache = tmp_path / "cache"
   assert obtain.obtain("fashion_mnist", cache_dir=cache) == cache / "fashion_mnist"
@@ -170,7 +156,7 @@ def test_registry_route_fashion_mnist(monkeypatch, tmp_path):
 @needs_shared
 def test_unreadable_file_in_data_dir_is_one_line(monkeypatch, tmp_path):
   folder = tmp_path / "mnist"
-  shutil.copytree(SHARED / "mnist", folder)
+  shutil.copytree(SHARED_DATA / "mnist", folder)
   real_read = pathlib.Path.read_bytes
 
   def read_bytes(path):
