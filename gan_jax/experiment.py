@@ -22,8 +22,8 @@ from gan_jax import checkpoint as ckpt
 from gan_jax import autoencoder, data, files, gan_run, parallel, rng, vae
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.preemption import StopRequest
-from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, make_train_step,
-                           train_loop)
+from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, all_finite,
+                           make_train_step, train_loop)
 
 # Fields that may change between a run and its resumption.
 RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
@@ -74,9 +74,6 @@ def compiled_train_step(model: Model, dp: parallel.DataParallel,
                                  skip_nonfinite=nan_policy == "skip_step"))
 
 
-def _all_finite(tree: Any) -> bool:
-  return all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax.tree.leaves(tree)
-             if np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
 def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int) -> Callable[[int], Any]:
@@ -164,7 +161,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
                            f"rate, or rerun with --nan_policy=skip_step to drop such steps")
 
   def save(step: int, host_state: TrainState) -> None:
-    if nan_policy == "stop" and not _all_finite((host_state.params, host_state.batch_stats)):
+    if nan_policy == "stop" and not bool(jax.jit(all_finite)((host_state.params, host_state.batch_stats))):
       raise diverged(step, "parameters")
     checkpointer.save(step, host_state)
 
@@ -206,25 +203,21 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   finally:  # also when the run diverged: the saves begun are finished
     checkpointer.wait()
     checkpointer.close()
-  num_steps = schedule.num_steps
-  if step < num_steps:  # stopped by SIGTERM or SIGINT
-    metrics_log.close()
-    if is_writer:
-      print(f"gan_jax: stopped by {stop.signal_name} at step {step} of {num_steps}; checkpoint saved in "
-            f"{os.path.join(checkpointer.directory, str(step))}; rerun the same command to resume")
-    records = metrics_log.read()
-    return {"steps": step, "epochs": step / schedule.steps_per_epoch, "metrics": records[-1] if records else {},
-            "stopped_by": stop.signal_name}
-  final_epoch = math.ceil(num_steps / schedule.steps_per_epoch)
-  if start_step < num_steps and is_writer:
-    if not schedule.evaluation_due(num_steps):  # the final state is always scored
-      evaluate(num_steps, host_state)
-    if not schedule.figures_due(num_steps):
+  stopped = step < schedule.num_steps  # by SIGTERM or SIGINT
+  if stopped and is_writer:
+    print(f"gan_jax: stopped by {stop.signal_name} at step {step} of {schedule.num_steps}; checkpoint saved in "
+          f"{os.path.join(checkpointer.directory, str(step))}; rerun the same command to resume")
+  if not stopped and start_step < step and is_writer:
+    final_epoch = math.ceil(step / schedule.steps_per_epoch)
+    if not schedule.evaluation_due(step):  # the final state is always scored
+      evaluate(step, host_state)
+    if not schedule.figures_due(step):
       model.epoch_figures(final_epoch, host_state)
     model.final_figures(final_epoch, host_state)
   metrics_log.close()
   records = metrics_log.read()
-  return {"steps": num_steps, "epochs": num_steps / schedule.steps_per_epoch, "metrics": records[-1] if records else {}}
+  result = {"steps": step, "epochs": step / schedule.steps_per_epoch, "metrics": records[-1] if records else {}}
+  return {**result, "stopped_by": stop.signal_name} if stopped else result
 
 
 BUILDERS = {"gan": gan_run.build_model, "vae": vae.build_model, "autoencoder": autoencoder.build_model}

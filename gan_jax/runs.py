@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import data, gan, vae
+from gan_jax import gan, vae
 from gan_jax.errors import CheckpointError, ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Schedule
@@ -83,8 +83,8 @@ def load_run(workdir: str, step: int | None = None) -> Run:
     raise CheckpointError(f"no checkpoint of step {step} in {workdir}; it has {', '.join(map(str, steps))}")
   if kind == "gan":
     modules = (build_generator(config), build_discriminator(config))
-    steps_per_epoch = Schedule.from_config(config, data.SPLIT_FILES["train"][2]).steps_per_epoch
-    template = gan.init_state(config, *modules, gan.optimizers_for(config, steps_per_epoch))
+    optimizers = gan.optimizers_for(config, Schedule.from_config(config).steps_per_epoch)
+    template = gan.init_state(config, *modules, optimizers)
   else:
     modules = vae.build_modules(config)
     template = vae.init_state(config, *modules, vae.optimizers_for(config))

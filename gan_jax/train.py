@@ -117,6 +117,11 @@ def example_keys(key: jax.Array, batch_size: int, collective: Collective = SINGL
   return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, first + jnp.arange(batch_size))
 
 
+def all_finite(tree: Any) -> jax.Array:
+  """bool scalar: whether every element of every leaf of `tree` is finite (integer leaves always are)."""
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
 def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.GradientTransformation, Sequence[str]]],
                     collective: Collective = SINGLE_DEVICE, averages: Sequence[ParamAverage] = (),
                     skip_nonfinite: bool = False) -> Callable[[TrainState, Any], tuple[TrainState, dict]]:
@@ -165,7 +170,7 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
           lambda e, p, d=average.decay: d * e + (1.0 - d) * p, params[average.target], params[average.source])}
     metrics = collective.mean(metrics)
     if skip_nonfinite:  # the same decision on every device: params and the averaged metrics are replicated
-      finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves((params, metrics))]))
+      finite = all_finite((params, metrics))
       keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
       params, batch_stats = keep(params, state.params), keep(batch_stats, state.batch_stats)
       opt_state = keep(opt_state, state.opt_state)
@@ -240,9 +245,11 @@ class Schedule(NamedTuple):
   checkpoint_every_steps: int  # a checkpoint (and always at the last step)
 
   @classmethod
-  def from_config(cls, config: ml_collections.ConfigDict, num_train_examples: int) -> "Schedule":
+  def from_config(cls, config: ml_collections.ConfigDict,
+                  num_train_examples: int = data.SPLIT_FILES["train"][2]) -> "Schedule":
     """The schedule of config.num_epochs, max_steps, log_every_steps, sample_every_epochs,
-    eval_every_epochs, eval_every_steps and checkpoint_every_steps.
+    eval_every_epochs, eval_every_steps and checkpoint_every_steps, over `num_train_examples`
+    training images (default: the 60,000 of MNIST's and Fashion-MNIST's training splits).
 
     Raises:
       ConfigError: num_epochs < 1, a negative max_steps or cadence, a zero log or figure cadence.

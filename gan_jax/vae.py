@@ -17,7 +17,6 @@ import jax.scipy.stats
 import ml_collections
 import numpy as np
 
-
 from gan_jax import data, losses, plots, rng, sampling
 from gan_jax.batching import batched
 from gan_jax.errors import ConfigError

@@ -25,7 +25,7 @@ def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
 
 def gan_optimizers(config: ml_collections.ConfigDict) -> dict:
   """gan.optimizers_for(config) with the run's steps per epoch, as gan_run.build_model builds them."""
-  return gan.optimizers_for(config, Schedule.from_config(config, data.SPLIT_FILES["train"][2]).steps_per_epoch)
+  return gan.optimizers_for(config, Schedule.from_config(config).steps_per_epoch)
 
 
 def gan_state(config: ml_collections.ConfigDict, generator, discriminator):
