@@ -24,6 +24,7 @@ class StopRequest:
     self.signal_name: Optional[str] = None
 
   def requested(self) -> bool:
+    """True once SIGTERM or SIGINT has arrived inside `installed()` (signal_name says which)."""
     return self.signal_name is not None
 
   def _handle(self, signum, frame) -> None:

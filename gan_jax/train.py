@@ -279,16 +279,21 @@ class Schedule(NamedTuple):
     return bool(every_epochs) and step % self.steps_per_epoch == 0 and (step // self.steps_per_epoch) % every_epochs == 0
 
   def log_due(self, step: int) -> bool:
+    """Whether the metrics of step `step` (from 1) are fetched and logged: every log_every_steps, and the last."""
     return step % self.log_every_steps == 0 or step == self.num_steps
 
   def figures_due(self, step: int) -> bool:
+    """Whether step `step` ends an epoch whose number is a multiple of figures_every_epochs."""
     return self._at_epoch_end(step, self.figures_every_epochs)
 
   def evaluation_due(self, step: int) -> bool:
+    """Whether the model is evaluated after step `step`: every eval_every_steps, or at the end of
+    every eval_every_epochs-th epoch (0 turns either off)."""
     return bool(self.eval_every_steps and step % self.eval_every_steps == 0) or self._at_epoch_end(
         step, self.eval_every_epochs)
 
   def checkpoint_due(self, step: int) -> bool:
+    """Whether a checkpoint is saved after step `step`: every checkpoint_every_steps, and the last."""
     return bool(self.checkpoint_every_steps and step % self.checkpoint_every_steps == 0) or step == self.num_steps
 
 
