@@ -3,8 +3,11 @@
 Each experiment defines its default ConfigDict. Every config field is reachable
 as `--config.<name>=value`; the common ones also have short flags
 (`--dataset`, `--batch_size`, ...) that win over the config when given.
+--distributed, --coordinator_address, --num_processes and --process_id make the
+process one of a multi-process run (see README, "Several processes or hosts").
 """
 
+import os
 import sys
 from typing import Any, Callable
 
@@ -12,6 +15,7 @@ from absl import app, flags, logging
 import ml_collections
 from ml_collections import config_flags
 
+from gan_jax import parallel
 from gan_jax.errors import ConfigError, GanJaxError
 
 SHORT_FLAGS = {
@@ -60,6 +64,27 @@ SHORT_FLAGS = {
 _RECIPES: dict = {}
 
 
+def define_distributed_flags() -> None:
+  """--distributed, --coordinator_address, --num_processes, --process_id: one process of a multi-process run."""
+  flags.DEFINE_boolean("distributed", False, "join JAX's distributed runtime (implied by the three flags below or "
+                       "$JAX_COORDINATOR_ADDRESS); on a Cloud TPU pod or under SLURM, Open MPI or Kubernetes "
+                       "JAX finds the settings it is not given")
+  flags.DEFINE_string("coordinator_address", "", "host:port of process 0, the same for every process")
+  flags.DEFINE_integer("num_processes", 0, "how many processes the run has (one per host, usually)")
+  flags.DEFINE_integer("process_id", -1, "this process's index, 0 .. num_processes - 1")
+
+
+def start_distributed_if_asked() -> None:
+  """Starts JAX's distributed runtime when the flags or $JAX_COORDINATOR_ADDRESS ask for it.
+
+  Raises:
+    DistributedError: see gan_jax.parallel.start_distributed.
+  """
+  f = flags.FLAGS
+  if f.distributed or f.coordinator_address or f.num_processes > 1 or os.environ.get("JAX_COORDINATOR_ADDRESS"):
+    parallel.start_distributed(f.coordinator_address, f.num_processes, f.process_id)
+
+
 def define_flags(default_config: ml_collections.ConfigDict,
                  recipes: dict[str, Callable[[], ml_collections.ConfigDict]] | None = None) -> None:
   """Defines --workdir, --config.* and the short flags of the fields present in `default_config`.
@@ -70,6 +95,7 @@ def define_flags(default_config: ml_collections.ConfigDict,
       replaces the default before the --config.* and short flags are applied.
   """
   flags.DEFINE_string("workdir", None, "directory for checkpoints, logs and figures", required=True)
+  define_distributed_flags()
   config_flags.DEFINE_config_dict("config", default_config, "experiment config (--config.name=value)")
   for name, (define, help_text) in SHORT_FLAGS.items():
     if name in default_config:
@@ -103,7 +129,11 @@ def run(train: Callable[[ml_collections.ConfigDict, str], Any]) -> None:
 
   def main(argv):
     del argv
-    run_main(lambda: train(config_from_flags(), flags.FLAGS.workdir))
+
+    def start_and_train():
+      start_distributed_if_asked()
+      train(config_from_flags(), flags.FLAGS.workdir)
+    run_main(start_and_train)
 
   app.run(main)
 

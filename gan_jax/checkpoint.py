@@ -26,25 +26,37 @@ def _from_saved(saved: Any, template: Any) -> Any:
 class Checkpointer:
   """Saves a run's TrainStates (when its `gan_jax.train.Schedule` says), keeps the newest `max_to_keep`.
 
+  In a multi-process run every process calls each method (orbax synchronizes
+  them) and process 0 writes, unless `writer_only`: then only process 0 uses it.
+
   Args:
     workdir: the run's directory; checkpoints go to `<workdir>/checkpoints`.
     max_to_keep: number of newest checkpoints kept.
+    writer_only: only process 0 saves and restores (e.g. a best-by-score checkpoint).
   """
 
-  def __init__(self, workdir: str, max_to_keep: int = 3):
+  def __init__(self, workdir: str, max_to_keep: int = 3, writer_only: bool = False):
     self.directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-    self._manager = ocp.CheckpointManager(
-        self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+    active = {0} if writer_only and jax.process_count() > 1 else None
+    if active:
+      os.makedirs(self.directory, exist_ok=True)  # orbax's create=True needs every process
+    self._manager = ocp.CheckpointManager(self.directory, options=ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=not active,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(active_processes=active)))
 
   def latest_step(self) -> Optional[int]:
     """The newest complete checkpoint's step, or None."""
     return self._manager.latest_step()
 
   def save(self, step: int, state: Any) -> None:
-    """Saves a host (single-copy) TrainState as step `step`, unless that step is saved already."""
+    """Saves a single-copy TrainState (`parallel.DataParallel.get_state`) as step `step`, unless that
+    step is saved already."""
     if step in self._manager.all_steps():
       return
-    self._manager.save(step, args=ocp.args.StandardSave(_to_saveable(state)), force=True)
+    # Host copies: taken now, so the device buffers may be donated to the next step, and
+    # orbax writes such replicated arrays from process 0 alone.
+    host = jax.device_get(_to_saveable(state))
+    self._manager.save(step, args=ocp.args.StandardSave(host), force=True)
 
   def restore(self, template: Any, step: Optional[int] = None) -> Any:
     """Restores the checkpoint of `step` (default: the newest) shaped like `template`.
@@ -92,7 +104,8 @@ class Checkpointer:
         damaged.append((step, str(e)))
         continue
       for bad, _ in damaged:
-        self._set_aside(bad)
+        if jax.process_index() == 0:
+          self._set_aside(bad)
       if damaged:
         self._manager.reload()
       return state, damaged

@@ -24,6 +24,10 @@ class ParallelismError(GanJaxError):
   """The batch or the parallelism mode does not fit the devices."""
 
 
+class DistributedError(GanJaxError):
+  """JAX's distributed runtime (several processes or hosts) cannot start."""
+
+
 class CheckpointError(GanJaxError):
   """A checkpoint cannot be restored, or the workdir holds another run."""
 

@@ -160,7 +160,7 @@ class TrainingEvaluator:
       with open(self.best_path) as f:
         best = json.load(f)
     if best is None or scores["fid"] < best["fid"]:
-      checkpointer = ckpt.Checkpointer(os.path.join(self.workdir, "best"), max_to_keep=1)
+      checkpointer = ckpt.Checkpointer(os.path.join(self.workdir, "best"), max_to_keep=1, writer_only=True)
       checkpointer.save(int(state.step), state)
       checkpointer.wait()
       checkpointer.close()

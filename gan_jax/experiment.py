@@ -76,9 +76,11 @@ def compiled_train_step(model: Model, dp: parallel.DataParallel,
 
 
 
-def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int) -> Callable[[int], Any]:
+def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int,
+                 rows: slice = slice(None)) -> Callable[[int], Any]:
   """step -> the host batch of that step: a fresh permutation of the training images every
-  epoch, from the seed's DATA_ORDER stream."""
+  epoch, from the seed's DATA_ORDER stream; only the global batch's `rows` (this process's
+  share, `parallel.DataParallel.local_rows`) are read and made."""
   data_key = rng.key(seed, rng.Stream.DATA_ORDER)
 
   @functools.lru_cache(maxsize=2)
@@ -87,7 +89,7 @@ def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int
 
   def get_batch(step: int) -> Any:
     idx = epoch_indices(step // schedule.steps_per_epoch)[step % schedule.steps_per_epoch]
-    return model.make_batch(images[idx])
+    return model.make_batch(images[idx[rows]])
   return get_batch
 
 
@@ -134,15 +136,17 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     state, damaged = checkpointer.restore_newest(state)
     start_step = int(state.step)
     for step, reason in damaged:
-      print(f"gan_jax: {reason}; moved it to {workdir}/damaged_checkpoints/{step}")
-    print(f"gan_jax: resuming {workdir} from step {start_step}")
+      if is_writer:
+        print(f"gan_jax: {reason}; moved it to {workdir}/damaged_checkpoints/{step}")
+    if is_writer:
+      print(f"gan_jax: resuming {workdir} from step {start_step}")
   if is_writer:
     files.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
 
   train_step = compiled_train_step(model, dp, nan_policy)
-  get_batch = batch_feeder(model, images, schedule, config.seed)
+  get_batch = batch_feeder(model, images, schedule, config.seed, dp.local_rows(schedule.examples_per_step))
 
   def evaluate(step: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:
@@ -196,7 +200,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
           state=dp.put_state(state), start_step=start_step, train_step=train_step, batch_for=batch_for,
           get_metrics=get_metrics, schedule=schedule, metrics_log=metrics_log if is_writer else None,
           after_step=after_step, show_progress=config.show_progress and is_writer, clock=clock,
-          should_stop=stop.requested)
+          should_stop=stop.requested_anywhere)
       host_state = dp.get_state(device_state)
       step = int(host_state.step)
       save(step, host_state)

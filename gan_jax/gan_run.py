@@ -120,7 +120,7 @@ def build_model(ctx: Context) -> Model:
 
   def make_batch(images: np.ndarray) -> dict:
     x = data.to_gan_range(images)
-    return {"x": x.reshape((config.batch_size, k) + x.shape[1:])}
+    return {"x": x.reshape((-1, k) + x.shape[1:])}  # [rows of the batch, k D steps' images, 28, 28, 1]
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = generate(eval_generator, *sampling_variables(state), z_fixed)

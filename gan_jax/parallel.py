@@ -14,6 +14,13 @@ global batch this shard holds. `DataParallel.wrap` turns that step into
     (`batch_norm_axis_name`).
 
 Both give the single-device result on the same global batch (tests/test_parallel.py).
+
+Across processes (hosts), `start_distributed` joins JAX's distributed runtime
+(`jax.distributed.initialize`); the mesh then spans every process's devices, each
+process feeds only its own rows of the global batch (`local_rows`, built into
+one global array by `jax.make_array_from_process_local_data`), and the step is
+the same program as on one host (tests/test_multiprocess.py: 2 processes x 2
+devices equal 1 process x 4 devices). pmap runs within one process.
 """
 
 from typing import Any, Callable, NamedTuple, Optional, Sequence
@@ -23,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from gan_jax.errors import AcceleratorError, ParallelismError
+from gan_jax.errors import AcceleratorError, DistributedError, ParallelismError
 
 AXIS_NAME = "data"
 ACCELERATORS = ("auto", "cpu", "gpu", "tpu")
@@ -46,6 +53,33 @@ PMAP = Collective(mean=lambda tree: jax.lax.pmean(tree, AXIS_NAME),
                   shard_index=lambda: jax.lax.axis_index(AXIS_NAME))
 
 
+def start_distributed(coordinator_address: str = "", num_processes: int = 0, process_id: int = -1) -> None:
+  """Joins JAX's distributed runtime: `jax.distributed.initialize`, before any backend starts.
+
+  Arguments left at their defaults ("", 0, -1) are JAX's to find: the
+  coordinator from $JAX_COORDINATOR_ADDRESS, and all three on a Cloud TPU pod or
+  under SLURM, Open MPI or Kubernetes. Collectives between CPU processes use gloo.
+
+  Args:
+    coordinator_address: "host:port" of process 0's coordinator service.
+    num_processes: the number of processes in the run.
+    process_id: this process's index, 0 .. num_processes - 1.
+  Raises:
+    DistributedError: the runtime cannot start (a setting is missing or out of
+      range, or the coordinator cannot be reached within 5 minutes).
+  """
+  if num_processes and not 0 <= process_id < num_processes and process_id != -1:
+    raise DistributedError(f"--process_id={process_id} is not in 0..{num_processes - 1} (--num_processes={num_processes})")
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  try:
+    jax.distributed.initialize(coordinator_address or None, num_processes or None,
+                               None if process_id < 0 else process_id)
+  except (ValueError, RuntimeError) as e:
+    first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise DistributedError(f"cannot start the distributed runtime ({first_line}); give --coordinator_address, "
+                           f"--num_processes and --process_id to every process") from e
+
+
 def available_backends() -> list[str]:
   """The JAX platforms present on this machine, among cpu, gpu and tpu."""
   present = []
@@ -64,7 +98,8 @@ def resolve_accelerator(accelerator: str) -> list[jax.Device]:
   Args:
     accelerator: one of "auto" (JAX's default backend), "cpu", "gpu", "tpu".
   Returns:
-    The local devices of that backend.
+    The devices of that backend in every process of the run (in a one-process run,
+    its local devices), ordered by process.
   Raises:
     AcceleratorError: the name is unknown or that backend is not present; the
       message names the backends that are.
@@ -72,14 +107,13 @@ def resolve_accelerator(accelerator: str) -> list[jax.Device]:
   if accelerator not in ACCELERATORS:
     raise AcceleratorError(f"unknown --accelerator={accelerator!r}; choose one of {', '.join(ACCELERATORS)}")
   if accelerator == "auto":
-    return jax.local_devices()
+    return jax.devices()
   present = available_backends()
   if accelerator not in present:
     raise AcceleratorError(f"--accelerator={accelerator} is not present on this machine; "
                            f"available: {', '.join(present)} (or use --accelerator=auto)")
-  devices = jax.local_devices(backend=accelerator)
-  jax.config.update("jax_default_device", devices[0])
-  return devices
+  jax.config.update("jax_default_device", jax.local_devices(backend=accelerator)[0])
+  return jax.devices(accelerator)
 
 
 class DataParallel:
@@ -87,7 +121,7 @@ class DataParallel:
 
   Attributes:
     mode: "sharding" or "pmap".
-    devices: the devices the batch is split over.
+    devices: the devices the batch is split over, in every process of the run.
     collective: what the per-shard step uses to reduce across shards.
     batch_norm_axis_name: the axis name BatchNorm must average over (pmap), else None.
   """
@@ -96,7 +130,10 @@ class DataParallel:
     if mode not in PARALLELISMS:
       raise ParallelismError(f"unknown --parallelism={mode!r}; choose one of {', '.join(PARALLELISMS)}")
     self.mode = mode
-    self.devices = list(devices) if devices is not None else jax.local_devices()
+    self.devices = list(devices) if devices is not None else jax.devices()
+    if mode == "pmap" and jax.process_count() > 1:
+      raise ParallelismError(f"--parallelism=pmap runs in one process, and this run has {jax.process_count()}; "
+                             f"use --parallelism=sharding")
     if mode == "pmap":
       self.collective, self.batch_norm_axis_name = PMAP, AXIS_NAME
     else:
@@ -116,6 +153,17 @@ class DataParallel:
       raise ParallelismError(f"batch size {batch_size} is not divisible by the {n} devices; "
                              f"use a multiple of {n}, e.g. --batch_size={max(n, batch_size // n * n)}")
 
+  def local_rows(self, batch_size: int) -> slice:
+    """The rows of a global batch of `batch_size` that this process feeds (all of them in one process).
+
+    Raises:
+      ParallelismError: batch_size is not divisible by the number of devices.
+    """
+    self.check_batch_size(batch_size)
+    mine = [i for i, d in enumerate(self.devices) if d.process_index == jax.process_index()]
+    per_device = batch_size // self.num_devices
+    return slice(mine[0] * per_device, (mine[-1] + 1) * per_device)
+
   def wrap(self, step: Callable) -> Callable:
     """Compiles `step(state, batch) -> (state, metrics)` for these devices.
 
@@ -128,36 +176,50 @@ class DataParallel:
                    out_shardings=(self._replicated, self._replicated), donate_argnums=(0,))
 
   def put_state(self, state: Any) -> Any:
-    """Host (or single-device) state -> state replicated on every device."""
+    """Host (or single-device) state, the same in every process -> state replicated on every device."""
     if self.mode == "pmap":
       n = self.num_devices
       stacked = jax.tree.map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), state)
       # An identity pmap lays the copies out exactly as the pmapped step expects.
       return jax.pmap(lambda s: s, devices=self.devices)(stacked)
-    return jax.device_put(state, self._replicated)
+    return jax.tree.map(self._replicate, state)
+
+  def _replicate(self, x: Any) -> jax.Array:
+    """One leaf, the same in every process -> a global array replicated on all the mesh's devices."""
+    if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):  # typed keys travel as their key data
+      return jax.random.wrap_key_data(self._replicate(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+    host = np.asarray(x)
+    return jax.make_array_from_process_local_data(self._replicated, host, host.shape)
 
   def get_state(self, state: Any) -> Any:
-    """Replicated device state -> one copy, as it would be on a single device."""
+    """Replicated device state -> this process's first device's copy, as it would be on a single device."""
     if self.mode == "pmap":
       return jax.tree.map(lambda x: x[0], state)
-    if self.num_devices > 1:  # the first device's copy: checkpoints and figures then see one device's arrays
-      return jax.device_put(state, self.devices[0])
+    if self.num_devices > 1:  # checkpoints and figures then see one device's arrays
+      return jax.tree.map(lambda x: x.addressable_data(0), state)
     return state
 
   def put_batch(self, batch: Any) -> Any:
-    """Global batch pytree of [B, ...] host arrays -> device arrays split along B.
+    """This process's rows of the global batch (`local_rows`; in one process, the whole batch):
+    a pytree of [rows, ...] host arrays -> device arrays of the global batch split along it.
 
     Raises:
-      ParallelismError: B is not divisible by the number of devices.
+      ParallelismError: the global batch is not divisible by the number of devices.
     """
-    self.check_batch_size(jax.tree.leaves(batch)[0].shape[0])
+    rows = jax.tree.leaves(batch)[0].shape[0]
+    num_local = sum(d.process_index == jax.process_index() for d in self.devices)
+    global_rows = rows * self.num_devices // num_local
+    self.check_batch_size(global_rows)
     if self.mode == "pmap":
       n = self.num_devices
       return jax.tree.map(lambda x: np.asarray(x).reshape((n, x.shape[0] // n) + x.shape[1:]), batch)
-    return jax.device_put(batch, self._batch_sharding)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(
+        self._batch_sharding, np.asarray(x), (global_rows,) + x.shape[1:]), batch)
 
   def get_metrics(self, metrics: Any) -> dict:
     """Device metrics -> dict of Python floats (pmap metrics are already pmean-ed)."""
     if self.mode == "pmap":
       metrics = jax.tree.map(lambda x: x[0], metrics)
+    else:
+      metrics = jax.tree.map(lambda x: x.addressable_data(0), metrics)
     return {k: float(v) for k, v in jax.device_get(metrics).items()}

@@ -4,7 +4,8 @@ A preemptible or shared machine stops a job with SIGTERM (Slurm, Kubernetes, a
 TPU VM's maintenance event); a person stops it with Ctrl-C (SIGINT). While a
 `StopRequest` is installed, the first such signal only sets a flag: the
 training loop finishes its current step, the run saves a checkpoint and
-exits 0, and the same command resumes. A second signal of the same kind acts
+exits 0, and the same command resumes. In a multi-process run every process
+stops after the same step once any of them has the signal. A second signal of the same kind acts
 as it normally would (SIGINT raises KeyboardInterrupt, SIGTERM ends the process).
 """
 
@@ -13,6 +14,10 @@ import signal
 import sys
 import threading
 from typing import Optional
+
+import jax
+from jax.experimental import multihost_utils
+import numpy as np
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -26,6 +31,16 @@ class StopRequest:
   def requested(self) -> bool:
     """True once SIGTERM or SIGINT has arrived inside `installed()` (signal_name says which)."""
     return self.signal_name is not None
+
+  def requested_anywhere(self) -> bool:
+    """requested() in this or any other process of a multi-process run, so that every process
+    stops after the same step; there it is a collective, which every process must call."""
+    if jax.process_count() == 1:
+      return self.requested()
+    anywhere = bool(np.any(multihost_utils.process_allgather(np.int32(self.requested()))))
+    if anywhere and self.signal_name is None:
+      self.signal_name = "another process's signal"
+    return anywhere
 
   def _handle(self, signum, frame) -> None:
     del frame

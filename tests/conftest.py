@@ -9,6 +9,12 @@ Compiled XLA programs go to JAX's persistent compilation cache (JIT_CACHE_DIR,
 also handed to the command-line runs of tests.helpers.run_module): many tests
 train the same tiny models, and a cache hit skips only XLA's compilation, never
 the tracing or the run, so every test still runs its code.
+
+XLA compiles the tests' programs at backend optimization level 0
+(TEST_XLA_FLAGS, also in the command-line runs): the tests' models are tiny, so
+compiling dominates their time, and the level changes how fast the generated
+code runs, not what it computes beyond floating-point rounding; the tests'
+tolerances and same-machine bitwise comparisons hold at any level.
 """
 
 import os
@@ -17,6 +23,8 @@ import tempfile
 
 import jax
 
+TEST_XLA_FLAGS = "--xla_backend_optimization_level=0"
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {TEST_XLA_FLAGS}".strip()  # read when the backend starts
 jax.config.update("jax_num_cpu_devices", 8)
 JIT_CACHE_DIR = os.environ.get("JAX_COMPILATION_CACHE_DIR") or os.path.join(tempfile.gettempdir(),
                                                                            "gan_jax_tests_jit_cache")

@@ -1,15 +1,20 @@
 """Small configs and runners shared by the tests."""
 
+import fcntl
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
+from typing import Callable
 
 import ml_collections
 import pytest
 
+from experiments import cli
 from gan_jax import configs, data, gan, obtain
 from gan_jax.train import Schedule
-from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO, SHARED_DATA
+from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO, SHARED_DATA, TEST_XLA_FLAGS
 
 
 def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
@@ -33,11 +38,42 @@ def gan_state(config: ml_collections.ConfigDict, generator, discriminator):
   return gan.init_state(config, generator, discriminator, gan_optimizers(config))
 
 
+def made_once(tmp_path_factory, name: str, make: Callable[[pathlib.Path], None]) -> pathlib.Path:
+  """A directory `make(directory)` fills once per test session, also under pytest-xdist, whose
+  workers would each build a session fixture: the first worker to ask makes it (under a lock),
+  the others wait and reuse it. Tests must only read it."""
+  root = tmp_path_factory.getbasetemp()
+  if os.environ.get("PYTEST_XDIST_WORKER"):
+    root = root.parent  # this session's, shared by its workers
+  directory, done = root / name, root / f"{name}.done"
+  with open(root / f"{name}.lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not done.exists():
+      shutil.rmtree(directory, ignore_errors=True)
+      directory.mkdir()
+      make(directory)
+      done.touch()
+  return directory
+
+
+def one_line_exit_2(capsys, main) -> str:
+  """Runs main as the command-line tools do (experiments.cli.run_main); checks exit status 2 and a single
+  "error:" line without a traceback, and returns that line."""
+  capsys.readouterr()
+  with pytest.raises(SystemExit) as exited:
+    cli.run_main(main)
+  assert exited.value.code == 2
+  err = capsys.readouterr().err
+  errors = [line for line in err.splitlines() if line.startswith("error:")]
+  assert len(errors) == 1 and "Traceback" not in err, err
+  return errors[0]
+
+
 def module_env(num_cpu_devices: int = 1) -> dict:
   """The environment of a command-line run in the tests: CPU only, `num_cpu_devices` devices, the tests' JIT cache."""
   return {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_COMPILATION_CACHE_DIR": JIT_CACHE_DIR,
          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.2",
-         "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices}"}
+         "XLA_FLAGS": f"--xla_force_host_platform_device_count={num_cpu_devices} {TEST_XLA_FLAGS}"}
 
 
 def run_module(module: str, *args: str, num_cpu_devices: int = 1, timeout: int = 600) -> subprocess.CompletedProcess:

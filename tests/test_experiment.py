@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import experiment
+from gan_jax import configs, experiment
 from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import MetricsLog
-from tests.helpers import gan_state, read_tensorboard, tiny_dcgan_config
+from tests.helpers import gan_state, made_once, one_line_exit_2, read_tensorboard, tiny_dcgan_config
 
 
 def _final_params(workdir, config):
@@ -24,10 +24,10 @@ def _final_params(workdir, config):
 
 @pytest.fixture(scope="session")
 def four_steps(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("uninterrupted"))
+  """A tiny DCGAN trained 4 steps (once per session): (workdir, config)."""
   config = tiny_dcgan_config(max_steps=4)
-  experiment.train(config, workdir)
-  return workdir, config
+  workdir = made_once(tmp_path_factory, "uninterrupted", lambda directory: experiment.train(config, str(directory)))
+  return str(workdir), config
 
 
 @pytest.mark.slow
@@ -127,3 +127,69 @@ def test_divergence_stops_naming_the_step_and_keeps_the_finite_checkpoints(tmp_p
   assert skipped[:2] == [0.0, 0.0] and skipped[2] == 1.0 and len(skipped) == 6
   params = _final_params(str(tmp_path / "skip"), config)
   assert params[-1] == 6 and all(np.isfinite(x).all() for x in jax.tree.leaves(params[:3]))
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (dict(num_epochs=0), "error: --num_epochs must be >= 1, got 0"),
+    (dict(num_epochs=-2), "error: --num_epochs must be >= 1, got -2"),
+    (dict(data_dir="/nonexistent"), "error: --data_dir=/nonexistent is not a directory"),
+    (dict(dataset="cifar10"), "error: unknown dataset 'cifar10'"),
+    (dict(workdir="/proc/gan_jax_nope"), "error: cannot write in /proc/gan_jax_nope"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_workdir(tmp_path, capsys, overrides, message):
+  workdir = overrides.pop("workdir", str(tmp_path / "run"))
+  config = tiny_dcgan_config(max_steps=2, **overrides)
+  assert one_line_exit_2(capsys, lambda: experiment.train(config, workdir)).startswith(message)
+  assert not os.path.exists(workdir)
+
+
+def test_data_source_tfds_without_tensorflow_datasets_is_one_line(tmp_path, capsys):
+  """data_source="tfds" reaches the data module's TFDS path; without the package: one line, nothing written."""
+  import importlib.util
+  if importlib.util.find_spec("tensorflow_datasets") is not None:
+    pytest.skip("tensorflow-datasets is installed here")
+  config = configs.vae()
+  config.update(dict(data_source="tfds", max_steps=1, show_progress=False))
+  line = one_line_exit_2(capsys, lambda: experiment.train(config, str(tmp_path / "run")))
+  assert line == "error: source='tfds' needs tensorflow-datasets: pip install -e '.[tfds]'"
+  assert not (tmp_path / "run").exists()
+
+
+def test_workdir_of_another_model_is_refused_untouched(tmp_path, capsys):
+  workdir = tmp_path / "vae_run"
+  workdir.mkdir()
+  (workdir / "config.json").write_text(json.dumps({"model_kind": "vae", "latent_dim": 2}))
+  before = sorted((p.name, p.stat().st_size) for p in workdir.iterdir())
+  line = one_line_exit_2(capsys, lambda: experiment.train(tiny_dcgan_config(max_steps=2), str(workdir)))
+  assert line == f"error: {workdir} holds a vae run, not a gan one; use a new --workdir"
+  assert sorted((p.name, p.stat().st_size) for p in workdir.iterdir()) == before
+
+
+@pytest.mark.slow
+def test_rerun_resumes_past_a_damaged_checkpoint_and_refuses_when_none_is_good(tmp_path, capsys):
+  workdir = tmp_path / "run"
+  experiment.train(tiny_dcgan_config(max_steps=5), str(workdir))
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4", "5"]
+
+  def damage(step):  # every file of the checkpoint truncated
+    for root, _, names in os.walk(workdir / "checkpoints" / str(step)):
+      for name in names:
+        with open(os.path.join(root, name), "r+b") as f:
+          f.truncate(3)
+  damage(5)
+  capsys.readouterr()
+  experiment.train(tiny_dcgan_config(max_steps=7), str(workdir))
+  out = capsys.readouterr().out
+  assert f"checkpoint {workdir}/checkpoints/5 cannot be restored" in out
+  assert f"moved it to {workdir}/damaged_checkpoints/5" in out and "from step 4" in out
+  assert sorted(os.listdir(workdir / "checkpoints")) == ["4", "6", "7"]  # steps 5-7 redone, the newest 3 kept
+  assert os.listdir(workdir / "damaged_checkpoints") == ["5"]  # kept whole, out of the way
+  assert [r["step"] for r in MetricsLog(str(workdir / "metrics.jsonl")).read()] == list(range(1, 8))
+  # With no good checkpoint left: one line, exit 2, nothing written or moved.
+  for step in (4, 6, 7):
+    damage(step)
+  before = {p: os.path.getsize(p) for p in map(str, workdir.rglob("*")) if os.path.isfile(p)}
+  line = one_line_exit_2(capsys, lambda: experiment.train(tiny_dcgan_config(max_steps=9), str(workdir)))
+  assert line.startswith(f"error: no checkpoint in {workdir}/checkpoints can be restored") and "aside" in line, line
+  after = {p: os.path.getsize(p) for p in map(str, workdir.rglob("*")) if os.path.isfile(p)}
+  assert after == before  # nothing written, nothing overwritten

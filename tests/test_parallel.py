@@ -5,11 +5,11 @@ import jax
 import numpy as np
 import pytest
 
-from gan_jax import data, gan, parallel
+from gan_jax import data, experiment, gan, parallel
 from gan_jax.errors import AcceleratorError, ParallelismError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import make_train_step
-from tests.helpers import gan_optimizers, gan_state, run_module, tiny_dcgan_config
+from tests.helpers import gan_optimizers, gan_state, one_line_exit_2, tiny_dcgan_config
 
 
 def _run_steps(config, dp, batches):
@@ -82,21 +82,17 @@ def test_unknown_parallelism_and_accelerator():
     parallel.resolve_accelerator("npu")
 
 
-def test_absent_accelerator_exits_2_with_one_line(tmp_path):
+def test_absent_accelerator_is_one_line_exit_2(tmp_path, capsys):
   assert "tpu" not in parallel.available_backends()
-  result = run_module("experiments.dcgan", f"--workdir={tmp_path / 'run'}", "--accelerator=tpu")
-  assert result.returncode == 2, result.stderr
-  lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
-  assert lines == ["error: --accelerator=tpu is not present on this machine; available: cpu "
-                   "(or use --accelerator=auto)"], result.stderr
-  assert "Traceback" not in result.stderr
+  config = tiny_dcgan_config(accelerator="tpu", max_steps=1)
+  line = one_line_exit_2(capsys, lambda: experiment.train(config, str(tmp_path / "run")))
+  assert line == "error: --accelerator=tpu is not present on this machine; available: cpu (or use --accelerator=auto)"
   assert not (tmp_path / "run").exists()
 
 
-def test_batch_size_error_from_the_command_line(tmp_path):
-  result = run_module("experiments.dcgan", f"--workdir={tmp_path / 'run'}", "--batch_size=250",
-                      num_cpu_devices=8)
-  assert result.returncode == 2, result.stderr
-  assert result.stderr.strip().splitlines()[-1] == (
-      "error: batch size 250 is not divisible by the 8 devices; use a multiple of 8, e.g. --batch_size=248")
+def test_batch_size_the_devices_do_not_divide_is_one_line_exit_2(tmp_path, capsys):
+  assert jax.device_count() == 8
+  config = tiny_dcgan_config(batch_size=250, max_steps=1)
+  line = one_line_exit_2(capsys, lambda: experiment.train(config, str(tmp_path / "run")))
+  assert line == "error: batch size 250 is not divisible by the 8 devices; use a multiple of 8, e.g. --batch_size=248"
   assert not (tmp_path / "run").exists()
