@@ -1,4 +1,8 @@
-"""gan_jax.checkpoint: a TrainState survives a save and a restore exactly, typed key included."""
+"""gan_jax.checkpoint: a TrainState survives a save and a restore exactly, typed key included; a kill -9
+anywhere in a save leaves a good checkpoint to resume from."""
+
+import os
+import signal
 
 import chex
 import jax
@@ -7,8 +11,12 @@ import optax
 import pytest
 
 from gan_jax import checkpoint as ckpt
+from gan_jax import experiment
 from gan_jax.errors import CheckpointError
+from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import create_train_state
+from tests.conftest import DATA_DIR
+from tests.helpers import gan_state, run_module, tiny_dcgan_config
 
 
 def _state(seed: int, width: int = 3):
@@ -48,3 +56,21 @@ def test_restore_refuses_a_missing_or_foreign_checkpoint(tmp_path):
   with pytest.raises(CheckpointError, match="cannot be restored"):
     checkpointer.restore(_state(0, width=5))  # another model's shapes
   checkpointer.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point,newest_good", [("writing", 1), ("before_rename", 1), ("after_rename", 2),
+                                               ("while_deleting", 2)])
+def test_kill_9_during_a_save_keeps_a_good_checkpoint_and_the_rerun_resumes(tmp_path, point, newest_good):
+  """A run that keeps one checkpoint is killed at `point` of its second save (tests/kill_during_save.py):
+  the first checkpoint survives until the second is complete, and a rerun restores the newest good one."""
+  workdir = tmp_path / "run"
+  killed = run_module("tests.kill_during_save", point, str(workdir), DATA_DIR)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  config = tiny_dcgan_config(max_steps=3, checkpoint_every_steps=1, keep_checkpoints=1, eval_every_epochs=0)
+  template = gan_state(config, build_generator(config), build_discriminator(config))
+  state, damaged = ckpt.Checkpointer(str(workdir)).restore_newest(template)
+  assert (int(state.step), damaged) == (newest_good, [])  # what a rerun restores (experiment.run)
+  if point == "while_deleting":  # the rerun goes past the half-deleted first checkpoint and removes it
+    result = experiment.train(config, str(workdir))
+    assert result["steps"] == 3 and os.listdir(workdir / "checkpoints") == ["3"]

@@ -139,13 +139,19 @@ def test_sigterm_and_sigint_save_at_the_current_step_and_the_rerun_ends_bitwise_
 
 
 def test_bad_input_from_the_command_line_is_one_line_exit_2_and_no_workdir(tmp_path):
-  """The flags' way to the one-line errors (the cases themselves: tests/test_experiment.py), and a
-  --config value of the wrong type (absl's own message and status)."""
+  """The flags' way to the one-line errors (the cases themselves: tests/test_experiment.py), a process of
+  a multi-process run that is not told its coordinator, and a --config value of the wrong type (absl's own
+  message and status)."""
   result = _train(tmp_path / "run", "--max_steps=2", "--num_epochs=0")
   assert result.returncode == 2, result.stderr[-2000:]
   assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
       "error: --num_epochs must be >= 1, got 0"], result.stderr[-2000:]
   assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+  alone = _train(tmp_path / "alone", "--num_processes=2")  # one of two processes, with no coordinator named
+  assert alone.returncode == 2 and "Traceback" not in alone.stderr, alone.stderr[-2000:]
+  assert alone.stderr.strip().splitlines()[-1].startswith(
+      "error: cannot start the distributed runtime (coordinator_address should be defined.); give --coordinator")
+  assert not (tmp_path / "alone").exists()
   typed = _train(tmp_path / "typed", "--config.batch_size=sixteen")
   assert typed.returncode != 0 and "Traceback" not in typed.stderr and "batch_size" in typed.stderr
   assert not (tmp_path / "typed").exists()

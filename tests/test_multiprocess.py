@@ -13,9 +13,8 @@ import pytest
 
 from gan_jax import configs, experiment, parallel
 from tests.conftest import DATA_DIR, REPO
-from tests.helpers import module_env
+from tests.helpers import module_env, one_line_exit_2
 
-pytestmark = pytest.mark.slow
 
 STEPS = 4
 # SGD: Adam divides each gradient by its own size, so on its first steps the rounding
@@ -42,6 +41,7 @@ def _newest_params(workdir):
     return step, manager.restore(step)["params"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_two_processes_of_two_devices_train_like_one_process_of_four(name, tmp_path, monkeypatch):
   make_config, overrides = MODELS[name]
@@ -67,3 +67,8 @@ def test_two_processes_of_two_devices_train_like_one_process_of_four(name, tmp_p
   chex.assert_trees_all_close(params_two, params_one, atol=1e-5, rtol=0)
   records = [json.loads(line) for line in (two / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in records if "images_per_sec" in r] == list(range(1, STEPS + 1))  # one writer
+
+
+def test_a_process_index_out_of_range_is_one_line_exit_2(capsys):
+  line = one_line_exit_2(capsys, lambda: parallel.start_distributed("localhost:1", 2, 5))
+  assert line == "error: --process_id=5 is not in 0..1 (--num_processes=2)"
