@@ -39,8 +39,8 @@ from gan_jax import files
 flags.DEFINE_string("workdir", None, "directory for the two runs (interrupted/, uninterrupted/)", required=True)
 flags.DEFINE_string("data_dir", "", "directory holding <dataset>/*.gz")
 flags.DEFINE_float("minutes", 30.0, "how long the run is stopped and restarted")
-flags.DEFINE_integer("max_steps", 36000, "train steps of the run: more than --minutes allow, so that it is not "
-                     "done before the soak ends (the default DCGAN runs about 24 steps/s on 2 CPU cores alone)")
+flags.DEFINE_integer("max_steps", 22000, "train steps of the run: more than --minutes allow, so that it is not "
+                     "done before the soak ends (the default DCGAN, logging every step, runs about 12-20 steps/s on 2 CPU cores)")
 flags.DEFINE_integer("checkpoint_every_steps", 200, "checkpoint interval: the most steps a kill -9 may lose")
 flags.DEFINE_float("min_seconds", 60.0, "shortest time between a (re)start and its stop")
 flags.DEFINE_float("max_seconds", 240.0, "longest time between a (re)start and its stop")

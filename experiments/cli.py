@@ -36,10 +36,13 @@ SHORT_FLAGS = {
                                         "last finite checkpoint is kept) or skip_step (that step's update is dropped)"),
     # GAN experiments
     "arch": (flags.DEFINE_string, "architecture: dcgan or mlp (GANs); mlp or conv (autoencoder)"),
-    "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax or least_squares"),
+    "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax, least_squares or wasserstein"),
+    "critic_regularizer": (flags.DEFINE_string, "D's Lipschitz constraint: clip (WGAN, --config.clip_value) or "
+                           "gradient_penalty (WGAN-GP, --config.gp_weight); empty: none"),
     "optimizer": (flags.DEFINE_string,
                   "tutorial (Adam 1e-4), dcgan_paper (Adam 2e-4, beta1 0.5), adam (--config.learning_rate, "
-                  "--config.b1), sgd_momentum (--config.learning_rate, --config.momentum)"),
+                  "--config.b1), sgd_momentum (--config.learning_rate, --config.momentum), rmsprop "
+                  "(--config.learning_rate)"),
     "k_d_steps": (flags.DEFINE_integer, "discriminator updates per generator update"),
     "d_dropout": (flags.DEFINE_float, "dropout rate in the discriminator"),
     "ls_coding": (flags.DEFINE_string, "LSGAN codes: zero_one (a=0, b=1, c=1) or pearson (a=-1, b=1, c=0)"),

@@ -27,14 +27,17 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       conv_gradients="fast",    # dcgan: "fast" (gan_jax.models.conv's backward passes) or "autodiff" (XLA's)
       precision="float32",      # float32, or bfloat16: bf16 operands of convolutions and matrix products, float32 elsewhere
       reuse_fake=False,         # True: G's update reuses the last D update's fake batch (one G forward per step; see gan_phases)
-      loss="non_saturating",    # minimax, non_saturating or least_squares
+      loss="non_saturating",    # minimax, non_saturating, least_squares or wasserstein
+      critic_regularizer="",    # D's Lipschitz constraint: "" (none), clip (WGAN) or gradient_penalty (WGAN-GP)
+      clip_value=0.01,          # clip: D's parameters stay in [-clip_value, clip_value] (Arjovsky et al. 2017: 0.01)
+      gp_weight=10.0,           # gradient_penalty: its weight lambda (Gulrajani et al. 2017: 10)
       ls_coding="",             # least_squares presets: zero_one or pearson (override ls_a, ls_b, ls_c)
       ls_a=0.0,
       ls_b=1.0,
       ls_c=1.0,
       k_d_steps=1,
       g_ema_decay=0.0,          # > 0: samples come from a moving average of G's parameters with this decay
-      optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum
+      optimizer="tutorial",     # tutorial, dcgan_paper, adam, sgd_momentum, rmsprop
       learning_rate=2e-4,
       lr_decay_epochs=0,        # > 0: cosine decay of the learning rate to 10% over this many epochs (adam, sgd_momentum)
       d_learning_rate=0.0,      # > 0: D's own learning rate (TTUR, Heusel et al. 2017); adam and sgd_momentum only
@@ -91,7 +94,25 @@ def dcgan_fast() -> ml_collections.ConfigDict:
               g_ema_decay=0.9995, num_epochs=2, eval_every_epochs=1, log_every_steps=25, checkpoint_every_steps=1875)
 
 
-DCGAN_RECIPES = {"fast": dcgan_fast, "tf_tutorial": dcgan_tf_tutorial}
+def dcgan_wgan() -> ml_collections.ConfigDict:
+  """WGAN (Arjovsky et al. 2017, Algorithm 1) on the DCGAN architecture: the Wasserstein loss, a
+  critic (linear output, no BatchNorm, no dropout) whose weights are clipped to [-0.01, 0.01],
+  5 critic updates per G update, RMSProp 5e-5, batch 64."""
+  return _gan(recipe="wgan", loss="wasserstein", critic_regularizer="clip", clip_value=0.01, k_d_steps=5,
+              optimizer="rmsprop", learning_rate=5e-5, d_dropout=0.0, batch_size=64, num_epochs=10,
+              log_every_steps=25)
+
+
+def dcgan_wgan_gp() -> ml_collections.ConfigDict:
+  """WGAN-GP (Gulrajani et al. 2017, Algorithm 1) on the DCGAN architecture: the Wasserstein loss
+  with the gradient penalty (lambda = 10) on a critic without BatchNorm or dropout, 5 critic
+  updates per G update, Adam 1e-4 with beta1 = 0.5, beta2 = 0.9, batch 64."""
+  return _gan(recipe="wgan_gp", loss="wasserstein", critic_regularizer="gradient_penalty", gp_weight=10.0,
+              k_d_steps=5, optimizer="adam", learning_rate=1e-4, b1=0.5, b2=0.9, d_dropout=0.0, batch_size=64,
+              num_epochs=10, log_every_steps=25)
+
+
+DCGAN_RECIPES = {"fast": dcgan_fast, "tf_tutorial": dcgan_tf_tutorial, "wgan": dcgan_wgan, "wgan_gp": dcgan_wgan_gp}
 
 
 def dcgan(recipe: str = "fast") -> ml_collections.ConfigDict:

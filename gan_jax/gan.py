@@ -16,11 +16,13 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 
 from gan_jax import data, losses, parallel, rng, sampling
 from gan_jax.errors import ConfigError
 from gan_jax.parallel import Collective
-from gan_jax.train import ParamAverage, Phase, TrainState, create_train_state, example_keys, make_optimizer
+from gan_jax.train import (ParamAverage, Phase, TrainState, clip_parameters, create_train_state, example_keys,
+                           make_optimizer)
 
 
 def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
@@ -81,7 +83,8 @@ _with_pullback.defvjp(_with_pullback_fwd, _with_pullback_bwd)
 
 
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
-               loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False) -> list[Phase]:
+               loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False,
+               gradient_penalty: float = 0.0) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
@@ -90,7 +93,9 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
   The batch is {"x": [B, k_d_steps, H, W, C]} float32 in [-1, 1]; D update i uses
   batch["x"][:, i], so every D update sees its own real minibatch (Algorithm 1).
   Metrics: d_loss, d_real = mean D(x), d_fake = mean D(G(z)) (last D update, with
-  dropout on; D's outputs read through `loss.d_output`), g_loss.
+  dropout on; D's outputs read through `loss.d_output`), g_loss; for the
+  Wasserstein loss also w1_estimate = d_real - d_fake, the critic's estimate of the
+  Wasserstein-1 distance; with a gradient penalty, gradient_penalty (unweighted).
 
   By default the G update draws fresh z (Algorithm 1). With reuse_fake, it scores
   the last D update's fake batch G(z) again, with the updated D, as pytorch/examples'
@@ -106,6 +111,10 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     k_d_steps: discriminator updates per generator update (k of Algorithm 1), >= 1.
     loss: the D and G losses (see `gan_jax.losses.make_gan_loss`).
     reuse_fake: the G update reuses the last D update's z and G(z) (see above).
+    gradient_penalty: lambda > 0 adds lambda times the WGAN-GP penalty
+      (`gan_jax.losses.gradient_penalty`, Gulrajani et al. 2017) to every D update,
+      at interpolates whose weights are drawn per example of the global batch; D
+      must have no BatchNorm.
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
@@ -132,8 +141,18 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       fake_logits, _ = discriminate(discriminator, params["discriminator"], d_stats, x_fake, fake_key, collective)
       d_loss = loss.discriminator(real_logits, fake_logits)
       updates = {"discriminator": new_d_stats} if new_d_stats else {}
-      metrics = {"d_loss": d_loss, "d_real": jnp.mean(loss.d_output(real_logits)),
-                 "d_fake": jnp.mean(loss.d_output(fake_logits))}
+      metrics = {"d_real": jnp.mean(loss.d_output(real_logits)), "d_fake": jnp.mean(loss.d_output(fake_logits))}
+      if loss.name == "wasserstein":
+        metrics["w1_estimate"] = metrics["d_real"] - metrics["d_fake"]
+      if gradient_penalty:
+        # Streams of their own (fold_in), so that the other draws are those of a run without it.
+        eps_key, dropout_key = jax.random.split(jax.random.fold_in(key, GRADIENT_PENALTY_STREAM))
+        eps = jax.vmap(jax.random.uniform)(example_keys(eps_key, x_real.shape[0], collective))
+        critic = lambda x: discriminate(discriminator, params["discriminator"], d_stats, x, dropout_key,
+                                        collective)[0]
+        metrics["gradient_penalty"] = losses.gradient_penalty(critic, x_real, x_fake, eps)
+        d_loss = d_loss + gradient_penalty * metrics["gradient_penalty"]
+      metrics["d_loss"] = d_loss
       if hands_on:
         return d_loss, (updates, metrics, {"z": z, "x_fake": x_fake, "pullback": pullback, "g_stats": g_stats})
       return d_loss, (updates, metrics)
@@ -162,6 +181,31 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
   return d_phases + [Phase("generator", ("generator",), g_loss_fn, takes_carry=reuse_fake)]
 
 
+GRADIENT_PENALTY_STREAM = 3  # fold_in index of a D update's key for the penalty's interpolation weights
+CRITIC_REGULARIZERS = ("", "clip", "gradient_penalty")
+
+
+def critic_regularizer(config: ml_collections.ConfigDict) -> str:
+  """config.critic_regularizer, checked: "" (none), "clip" (WGAN's weight clipping to
+  [-config.clip_value, clip_value], Arjovsky et al. 2017) or "gradient_penalty"
+  (WGAN-GP's, weight config.gp_weight, Gulrajani et al. 2017).
+
+  Raises:
+    ConfigError: an unknown name, a weight or bound <= 0, or a gradient penalty on a D with BatchNorm.
+  """
+  name = config.get("critic_regularizer", "")
+  if name not in CRITIC_REGULARIZERS:
+    raise ConfigError(f"unknown --critic_regularizer={name!r}; choose clip or gradient_penalty (or '' for none)")
+  if name == "clip" and not config.clip_value > 0:
+    raise ConfigError(f"--config.clip_value must be > 0, got {config.clip_value}")
+  if name == "gradient_penalty" and not config.gp_weight > 0:
+    raise ConfigError(f"--config.gp_weight must be > 0, got {config.gp_weight}")
+  if name == "gradient_penalty" and config.get("d_batch_norm"):
+    raise ConfigError("the gradient penalty is a per-example gradient, which BatchNorm in D couples; "
+                      "use --config.d_batch_norm=false (Gulrajani et al. 2017 use no normalization or layer norm)")
+  return name
+
+
 def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
   """The losses named by config.loss; for least_squares, the codes of config.ls_coding or ls_a, ls_b, ls_c.
 
@@ -177,6 +221,17 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
     return losses.make_gan_loss(config.loss, a, b, c, label_smoothing=config.get("label_smoothing", 0.0))
   except ValueError as e:
     raise ConfigError(str(e)) from e
+
+
+def phases_for(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module) -> list[Phase]:
+  """`gan_phases` as a config asks: its loss, k_d_steps, reuse_fake and critic regularizer.
+
+  Raises:
+    ConfigError: see `gan_loss`, `critic_regularizer` and `gan_phases`.
+  """
+  penalty = config.gp_weight if critic_regularizer(config) == "gradient_penalty" else 0.0
+  return gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=config.k_d_steps,
+                    loss=gan_loss(config), reuse_fake=config.get("reuse_fake", False), gradient_penalty=penalty)
 
 
 def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module,
@@ -230,6 +285,8 @@ def optimizers_for(config: ml_collections.ConfigDict, steps_per_epoch: int) -> d
   config.learning_rate: the two time-scale update rule (TTUR, Heusel et al. 2017).
   With config.lr_decay_epochs, both decay (see make_optimizer) over that many epochs
   of `steps_per_epoch` train steps (D's optimizer counts its k_d_steps updates per step).
+  With config.critic_regularizer="clip", D's parameters are clipped to
+  [-config.clip_value, config.clip_value] after every update (`clip_parameters`).
 
   Raises:
     ConfigError: unknown config.optimizer (see gan_jax.train.make_optimizer), or a
@@ -238,11 +295,14 @@ def optimizers_for(config: ml_collections.ConfigDict, steps_per_epoch: int) -> d
   tx = make_optimizer(config, updates_per_epoch=steps_per_epoch)
   d_config = config
   if config.get("d_learning_rate"):
-    if config.optimizer not in ("adam", "sgd_momentum"):
-      raise ConfigError(f"--config.d_learning_rate needs --optimizer=adam or sgd_momentum, not {config.optimizer!r}")
+    if config.optimizer not in ("adam", "sgd_momentum", "rmsprop"):
+      raise ConfigError(f"--config.d_learning_rate needs --optimizer=adam, sgd_momentum or rmsprop, "
+                        f"not {config.optimizer!r}")
     d_config = ml_collections.ConfigDict(config.to_dict())
     d_config.learning_rate = config.d_learning_rate
   d_tx = make_optimizer(d_config, updates_per_epoch=steps_per_epoch * config.k_d_steps)
+  if critic_regularizer(config) == "clip":
+    d_tx = optax.chain(d_tx, clip_parameters(config.clip_value))
   return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, ("generator",))}
 
 

@@ -13,8 +13,8 @@ import ml_collections
 import numpy as np
 
 from gan_jax import data, evaluation, files, metrics, plots, rng
-from gan_jax.gan import (fixed_latents, gan_loss, gan_phases, generate, init_state, interpolate, optimizers_for,
-                         averages_for, samples, sampling_variables)
+from gan_jax.gan import (averages_for, fixed_latents, gan_loss, generate, init_state, interpolate, optimizers_for,
+                         phases_for, samples, sampling_variables)
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Context, Model, TrainState
 
@@ -54,7 +54,7 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
                                                               if state.batch_stats["discriminator"] else {})}
   d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
                                                                    train=False)))
-  is_prob = config.loss != "least_squares"
+  is_prob = config.loss in ("minimax", "non_saturating")
   plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
                         os.path.join(workdir, "d_histogram.png"),
                         xlabel="D output" + (" (probability of real)" if is_prob else " (raw)"),
@@ -147,7 +147,6 @@ def build_model(ctx: Context) -> Model:
 
   return Model(
       init_state=lambda: init_state(config, generator, discriminator, optimizers),
-      phases=gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=k, loss=gan_loss(config),
-                        reuse_fake=config.get("reuse_fake", False)),
+      phases=phases_for(config, generator, discriminator),
       optimizers=optimizers, averages=averages_for(config), make_batch=make_batch,
       epoch_figures=epoch_figures, final_figures=final_figures, evaluate=evaluate)

@@ -2,8 +2,9 @@
 
 GAN losses are functions of the discriminator's outputs, D(x) = sigmoid(logit),
 written with `jax.nn.softplus`, which is exact and stable for logits of any size:
--log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l). They are
-means over the batch, in nats. The reconstruction, KL and log-density terms
+-log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l); the
+least-squares and Wasserstein losses take D's raw outputs. They are means over
+the batch (the log-loss games' in nats), and so is the WGAN-GP gradient penalty. The reconstruction, KL and log-density terms
 (bernoulli_nll, squared_error, gaussian_kl, ...) return one value per example
 [B], summed over pixels or latent dimensions; `reparameterize` and `corrupt`
 draw the noise those models need.
@@ -112,6 +113,59 @@ LS_CODINGS = {
 }
 
 
+def wasserstein_critic_loss(real_outputs: jax.Array, fake_outputs: jax.Array) -> jax.Array:
+  """The WGAN critic's loss (Arjovsky et al. 2017, Algorithm 1): mean f(G(z)) - mean f(x).
+
+  The critic f maximises E[f(x)] - E[f(G(z))]; over 1-Lipschitz f (which weight
+  clipping or a gradient penalty approximates) that maximum is the Wasserstein-1
+  distance between the data and the generator's distribution (the
+  Kantorovich-Rubinstein duality), so minus this loss is the critic's estimate of it.
+
+  Args:
+    real_outputs: [B] float32, the critic's outputs on real images (linear, no sigmoid).
+    fake_outputs: [B'] float32, on G(z).
+  Returns:
+    scalar float32.
+  """
+  return jnp.mean(fake_outputs) - jnp.mean(real_outputs)
+
+
+def wasserstein_generator_loss(fake_outputs: jax.Array) -> jax.Array:
+  """The WGAN generator's loss (Arjovsky et al. 2017, Algorithm 1): -mean f(G(z)).
+
+  Args:
+    fake_outputs: [B] float32, the critic's outputs on G(z).
+  Returns:
+    scalar float32.
+  """
+  return -jnp.mean(fake_outputs)
+
+
+GRADIENT_NORM_EPS = 1e-12  # under the square root of the gradient norm: a finite penalty gradient where it is 0
+
+
+def gradient_penalty(critic: Callable[[jax.Array], jax.Array], x_real: jax.Array, x_fake: jax.Array,
+                     eps: jax.Array) -> jax.Array:
+  """The WGAN-GP penalty without its weight (Gulrajani et al. 2017, Algorithm 1, line 8):
+  the batch mean of (||grad_x f(x_hat)||_2 - 1)^2 at x_hat = eps x + (1 - eps) G(z).
+
+  Args:
+    critic: x [B, ...] -> outputs [B]; it must treat the examples independently
+      (no BatchNorm), so that the gradient of sum_i f(x_hat_i) with respect to
+      x_hat_i is example i's own gradient.
+    x_real: [B, ...] float32 real images.
+    x_fake: [B, ...] float32 generated images.
+    eps: [B] float32 in [0, 1], one interpolation weight per example.
+  Returns:
+    scalar float32, >= 0 (norms are computed as sqrt(sum of squares + GRADIENT_NORM_EPS)).
+  """
+  weight = eps.reshape((-1,) + (1,) * (x_real.ndim - 1))
+  x_hat = weight * x_real + (1.0 - weight) * x_fake
+  grads = jax.grad(lambda x: jnp.sum(critic(x)))(x_hat)
+  norms = jnp.sqrt(jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=1) + GRADIENT_NORM_EPS)
+  return jnp.mean(jnp.square(norms - 1.0))
+
+
 class GanLoss(NamedTuple):
   """A GAN's pair of losses on D's outputs, and how its outputs read as D(x).
 
@@ -119,14 +173,17 @@ class GanLoss(NamedTuple):
     discriminator: (real_outputs [B], fake_outputs [B']) -> scalar.
     generator: fake_outputs [B] -> scalar.
     d_output: D's raw outputs -> the value reported as D(x): sigmoid for the
-      log-loss games (a probability), identity for LSGAN (its targets are a and b).
+      log-loss games (a probability), identity for LSGAN (its targets are a and b)
+      and for the WGAN critic (its scores).
+    name: the loss's name in LOSSES.
   """
   discriminator: Callable[[jax.Array, jax.Array], jax.Array]
   generator: Callable[[jax.Array], jax.Array]
   d_output: Callable[[jax.Array], jax.Array]
+  name: str = ""
 
 
-LOSSES = ("minimax", "non_saturating", "least_squares")
+LOSSES = ("minimax", "non_saturating", "least_squares", "wasserstein")
 
 
 def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float = 1.0,
@@ -135,8 +192,10 @@ def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float =
 
   Args:
     name: "minimax" (Goodfellow et al. 2014, eq. 1, saturating G loss),
-      "non_saturating" (the same D loss, G maximises log D(G(z))), or
-      "least_squares" (Mao et al. 2017 with codes ls_a, ls_b, ls_c).
+      "non_saturating" (the same D loss, G maximises log D(G(z))),
+      "least_squares" (Mao et al. 2017 with codes ls_a, ls_b, ls_c), or
+      "wasserstein" (Arjovsky et al. 2017: a critic with linear outputs; it needs
+      a Lipschitz constraint, weight clipping or a gradient penalty, see gan_jax.gan).
     label_smoothing: s in [0, 1): D's target on real images is 1 - s (one-sided
       label smoothing, Salimans et al. 2016); log-loss games only.
   Raises:
@@ -149,12 +208,14 @@ def make_gan_loss(name: str, ls_a: float = 0.0, ls_b: float = 1.0, ls_c: float =
     if label_smoothing:
       d_loss = functools.partial(discriminator_loss, real_label=1.0 - label_smoothing)
     g_loss = generator_loss_minimax if name == "minimax" else generator_loss_non_saturating
-    return GanLoss(d_loss, g_loss, jax.nn.sigmoid)
-  if name == "least_squares" and label_smoothing:
-    raise ValueError("label_smoothing applies to the log-loss games; least squares sets its targets with ls_a, ls_b")
+    return GanLoss(d_loss, g_loss, jax.nn.sigmoid, name)
+  if name in ("least_squares", "wasserstein") and label_smoothing:
+    raise ValueError(f"label_smoothing applies to the log-loss games, not {name}")
   if name == "least_squares":
     return GanLoss(functools.partial(lsgan_discriminator_loss, a=ls_a, b=ls_b),
-                   functools.partial(lsgan_generator_loss, c=ls_c), lambda outputs: outputs)
+                   functools.partial(lsgan_generator_loss, c=ls_c), lambda outputs: outputs, name)
+  if name == "wasserstein":
+    return GanLoss(wasserstein_critic_loss, wasserstein_generator_loss, lambda outputs: outputs, name)
   raise ValueError(f"unknown GAN loss {name!r}; choose one of {', '.join(LOSSES)}")
 
 

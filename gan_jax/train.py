@@ -184,6 +184,20 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
 LR_DECAY_FLOOR = 0.1  # a decayed learning rate ends at this fraction of config.learning_rate
 
 
+def clip_parameters(bound: float) -> optax.GradientTransformation:
+  """An optax transformation, chained after an optimizer, whose updates leave every parameter
+  in [-bound, bound]: WGAN's weight clipping (Arjovsky et al. 2017, Algorithm 1, line 7).
+
+  The update it returns is clip(p + u) - p, so the parameters after `optax.apply_updates`
+  are the clipped ones up to float32 rounding (one ulp).
+  """
+  def update(updates, state, params=None):
+    if params is None:
+      raise ValueError("clip_parameters needs the parameters: call update(updates, state, params)")
+    return jax.tree.map(lambda u, p: jnp.clip(p + u, -bound, bound) - p, updates, params), state
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
 def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0) -> optax.GradientTransformation:
   """The optimizer named by config.optimizer (for a GAN, one per player).
 
@@ -191,6 +205,8 @@ def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0
   "dcgan_paper": Adam, learning rate 2e-4, beta1 = 0.5 (Radford et al. 2016, Section 4).
   "adam": Adam with config.learning_rate, config.b1, config.b2.
   "sgd_momentum": SGD with config.learning_rate and config.momentum (Goodfellow et al. 2014).
+  "rmsprop": RMSProp with config.learning_rate, decay 0.99 and eps 1e-8 outside the
+    square root (PyTorch's defaults, which the WGAN authors' code used; their paper: 5e-5).
 
   With config.lr_decay_epochs > 0 ("adam" and "sgd_momentum"), the learning rate
   follows a cosine from config.learning_rate down to LR_DECAY_FLOOR times it over
@@ -204,8 +220,8 @@ def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0
   """
   name = config.optimizer
   decay_epochs = config.get("lr_decay_epochs", 0)
-  if decay_epochs and name not in ("adam", "sgd_momentum"):
-    raise ConfigError(f"--config.lr_decay_epochs needs --optimizer=adam or sgd_momentum, not {name!r}")
+  if decay_epochs and name not in ("adam", "sgd_momentum", "rmsprop"):
+    raise ConfigError(f"--config.lr_decay_epochs needs --optimizer=adam, sgd_momentum or rmsprop, not {name!r}")
   learning_rate = config.learning_rate
   if decay_epochs:
     learning_rate = optax.cosine_decay_schedule(config.learning_rate, decay_epochs * updates_per_epoch,
@@ -218,7 +234,9 @@ def make_optimizer(config: ml_collections.ConfigDict, updates_per_epoch: int = 0
     return optax.adam(learning_rate, b1=config.b1, b2=config.b2)
   if name == "sgd_momentum":
     return optax.sgd(learning_rate, momentum=config.momentum)
-  raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam or sgd_momentum")
+  if name == "rmsprop":
+    return optax.rmsprop(learning_rate, decay=0.99, eps=1e-8, eps_in_sqrt=False)
+  raise ConfigError(f"unknown optimizer {name!r}; choose tutorial, dcgan_paper, adam, sgd_momentum or rmsprop")
 
 
 def examples_per_step(config: ml_collections.ConfigDict) -> int:

@@ -92,3 +92,41 @@ def test_one_sided_label_smoothing_matches_the_cross_entropy_formula():
     losses.make_gan_loss("least_squares", label_smoothing=0.1)
   with pytest.raises(ValueError, match="label_smoothing"):
     losses.make_gan_loss("minimax", label_smoothing=1.0)
+
+
+def test_wasserstein_losses_are_the_critic_score_differences():
+  real, fake = jnp.array([1.0, 3.0]), jnp.array([-2.0, 0.0, 1.0])
+  assert float(losses.wasserstein_critic_loss(real, fake)) == pytest.approx(-1 / 3 - 2.0)
+  assert float(losses.wasserstein_generator_loss(fake)) == pytest.approx(1 / 3)
+  wgan = losses.make_gan_loss("wasserstein")
+  assert wgan.name == "wasserstein" and float(wgan.d_output(jnp.float32(-5.0))) == -5.0  # linear, no sigmoid
+  with pytest.raises(ValueError, match="label_smoothing applies to the log-loss games"):
+    losses.make_gan_loss("wasserstein", label_smoothing=0.1)
+
+
+def test_gradient_penalty_equals_its_definition_by_finite_differences():
+  """(||grad f(x_hat)||_2 - 1)^2 averaged over examples, with each gradient taken by central
+  differences in float64 on a small nonlinear critic f(x) = v . tanh(W x)."""
+  rng = np.random.default_rng(0)
+  w, v = rng.normal(size=(6, 5)), rng.normal(size=5)
+  x_real, x_fake, eps = rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 2, 3)), rng.uniform(size=4)
+
+  def critic_np(x):  # [6] -> scalar, float64
+    return float(np.tanh(x @ w) @ v)
+
+  expected = []
+  for i in range(4):
+    x_hat = (eps[i] * x_real[i] + (1 - eps[i]) * x_fake[i]).reshape(-1)
+    grad = np.array([(critic_np(x_hat + h) - critic_np(x_hat - h)) / 2e-6 for h in 1e-6 * np.eye(6)])
+    expected.append((np.linalg.norm(grad) - 1.0) ** 2)
+  critic = lambda x: jnp.tanh(x.reshape(x.shape[0], -1) @ jnp.asarray(w, jnp.float32)) @ jnp.asarray(v, jnp.float32)
+  penalty = losses.gradient_penalty(critic, *(jnp.asarray(a, jnp.float32) for a in (x_real, x_fake, eps)))
+  assert float(penalty) == pytest.approx(np.mean(expected), rel=1e-4)
+  assert np.std(expected) > 0.05  # the examples' terms differ: a mix-up of examples would show
+  # A 1-Lipschitz linear critic of slope exactly 1 has no penalty, and a gradient of zero a finite one.
+  unit = lambda x: x.reshape(x.shape[0], -1) @ jnp.ones(6, jnp.float32) / jnp.sqrt(6.0)
+  assert float(losses.gradient_penalty(unit, jnp.asarray(x_real), jnp.asarray(x_fake), jnp.asarray(eps))) < 1e-10
+  flat = lambda x: jnp.zeros(x.shape[0])
+  grads = jax.grad(lambda xr: losses.gradient_penalty(flat, xr, jnp.asarray(x_fake), jnp.asarray(eps)))(
+      jnp.asarray(x_real))
+  assert np.isfinite(np.asarray(grads)).all()

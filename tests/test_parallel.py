@@ -15,9 +15,8 @@ from tests.helpers import gan_optimizers, gan_state, one_line_exit_2, tiny_dcgan
 def _run_steps(config, dp, batches):
   generator = build_generator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
   discriminator = build_discriminator(config, batch_norm_axis_name=dp.batch_norm_axis_name if dp else None)
-  step = make_train_step(gan.gan_phases(generator, discriminator, latent_dim=config.latent_dim,
-                                        loss=gan.gan_loss(config), reuse_fake=config.reuse_fake),
-                         gan_optimizers(config), dp.collective if dp else parallel.SINGLE_DEVICE)
+  step = make_train_step(gan.phases_for(config, generator, discriminator), gan_optimizers(config),
+                         dp.collective if dp else parallel.SINGLE_DEVICE)
   state = gan_state(config, generator, discriminator)
   if dp is None:
     step = jax.jit(step)
@@ -33,7 +32,10 @@ def _run_steps(config, dp, batches):
 # The tutorial's DCGAN with XLA's conv gradients (dropout 0.3 on); the fast recipe's layers (4x4
 # kernels, leaky ReLU 0.2, label smoothing) with the fast conv gradients and D's per-example dropout
 # masks drawn inside D; D with BatchNorm, whose batch statistics must be those of the global batch,
-# with G's update reusing D's fake batch (its pullback is carried across phases); mixed precision.
+# with G's update reusing D's fake batch (its pullback is carried across phases); mixed precision;
+# WGAN-GP, whose penalty's interpolation weights are drawn per example of the global batch (at
+# SGD 1e-3: the critic's scores are unbounded, and at 0.1 G's BatchNorm biases reach -40 in 3 steps,
+# where float32 rounding alone is 4e-6).
 # The last two step with SGD: Adam's first steps move each weight by about lr * sign(gradient), so
 # where a gradient is near 0 the last-bit differences of another summation order (BatchNorm means
 # over 8 devices) flip the step: measured, up to 1.6e-5 with Adam and 6e-8 with SGD for reuse_fake
@@ -42,7 +44,9 @@ SGD = dict(optimizer="sgd_momentum", learning_rate=0.1)
 VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
             "fast_layers": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1),
             "d_batch_norm_reuse_fake": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True, **SGD),
-            "bfloat16": dict(precision="bfloat16", **SGD)}
+            "bfloat16": dict(precision="bfloat16", **SGD),
+            "wgan_gp": dict(loss="wasserstein", critic_regularizer="gradient_penalty", d_dropout=0.0,
+                            optimizer="sgd_momentum", learning_rate=1e-3)}
 # Not bfloat16 under pmap: there G's BatchNorm means are sums in another order, and rounding the
 # next layer's operands to bfloat16 turns their last-bit differences into whole bfloat16 steps
 # (2**-8 relative): measured 1.3e-4 after one step. Under sharding XLA reduces as on one device.
