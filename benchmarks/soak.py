@@ -39,8 +39,9 @@ from gan_jax import files
 flags.DEFINE_string("workdir", None, "directory for the two runs (interrupted/, uninterrupted/)", required=True)
 flags.DEFINE_string("data_dir", "", "directory holding <dataset>/*.gz")
 flags.DEFINE_float("minutes", 30.0, "how long the run is stopped and restarted")
-flags.DEFINE_integer("max_steps", 22000, "train steps of the run: more than --minutes allow, so that it is not "
-                     "done before the soak ends (the default DCGAN, logging every step, runs about 12-20 steps/s on 2 CPU cores)")
+flags.DEFINE_integer("max_steps", 26000, "train steps of the run: more than --minutes allow, so that it is not "
+                     "done before the soak ends (the default DCGAN, logging every step, runs about "
+                     "12-20 steps/s on 2 CPU cores)")
 flags.DEFINE_integer("checkpoint_every_steps", 200, "checkpoint interval: the most steps a kill -9 may lose")
 flags.DEFINE_float("min_seconds", 60.0, "shortest time between a (re)start and its stop")
 flags.DEFINE_float("max_seconds", 240.0, "longest time between a (re)start and its stop")
@@ -53,6 +54,7 @@ FLAGS = flags.FLAGS
 
 def _command(workdir: str) -> list[str]:
   return [sys.executable, "-m", "experiments.dcgan", f"--workdir={workdir}", f"--max_steps={FLAGS.max_steps}",
+          "--num_epochs=1000",  # the run's length is --max_steps
           f"--config.checkpoint_every_steps={FLAGS.checkpoint_every_steps}", "--config.log_every_steps=1",
           "--config.show_progress=false", "--config.eval_every_epochs=0",
           *([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else []), *shlex.split(FLAGS.flags)]
@@ -145,7 +147,7 @@ def main(argv):
             "ok": ok}
   lines = [f"# Soak: stopping and resuming a DCGAN run for {soak_minutes:.0f} minutes", "",
            f"`{command}` ({report['date']}, {os.cpu_count()} CPUs). The run: `python -m experiments.dcgan "
-           f"--max_steps={FLAGS.max_steps} --config.checkpoint_every_steps={FLAGS.checkpoint_every_steps} "
+           f"--max_steps={FLAGS.max_steps} --num_epochs=1000 --config.checkpoint_every_steps={FLAGS.checkpoint_every_steps} "
            f"{FLAGS.flags}`, stopped every {FLAGS.min_seconds:.0f}-{FLAGS.max_seconds:.0f} s and "
            f"started again; stops {FLAGS.sigterm_every}, {2 * FLAGS.sigterm_every}, ... are SIGTERM, the others kill -9.", "",
            "| # | signal | at (s) | last logged step | resumed from | steps lost | allowed | ok |",

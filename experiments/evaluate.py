@@ -7,7 +7,8 @@
 
 Scores (gan_jax.metrics) use the domain classifier shipped for the dataset
 (gan_jax.feature_nets, a LeNet): FID, classifier score, KID, precision/recall,
-classes covered, memorization and the 1-NN two-sample test, each beside the
+classes covered, memorization, the 1-NN two-sample test and the sliced
+Wasserstein distance of pixel patches (SWD), each beside the
 same score of training images against the test split. Writes eval.json in the
 workdir (or FILE.eval.json beside --samples), or with --all_checkpoints
 eval_by_step.json and fid_by_epoch.png, and prints a table.
@@ -34,6 +35,7 @@ flags.DEFINE_integer("step", None, "checkpoint step to score (default: the newes
 flags.DEFINE_bool("all_checkpoints", False, "score every checkpoint of the workdir (no memorization): FID against epoch")
 flags.DEFINE_bool("baseline", True, "also score training images against the test split (real vs real)")
 flags.DEFINE_bool("memorization", True, "compute the pixel-space memorization score")
+flags.DEFINE_bool("swd", True, "compute the sliced Wasserstein distance of pixel patches (Karras et al. 2018)")
 flags.DEFINE_integer("iwae_samples", 1000, "VAE runs: importance samples K of the log p(x) estimate (0: skip)")
 flags.DEFINE_integer("iwae_images", 10000, "VAE runs: test images in the likelihood estimate")
 flags.DEFINE_bool("binarize", False, "VAE runs: likelihood of a fixed stochastic binarization of the test images")
@@ -121,7 +123,7 @@ def evaluate(f) -> tuple:
   reference = evaluation.load_reference(dataset, f.data_dir)
   if run is not None:
     samples = runs.generate_samples(run, f.num_samples, f.seed)
-  scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization)
+  scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization, swd=f.swd)
   result = {"dataset": dataset, "scores": scores, "seed": f.seed}
   if run is not None:
     result.update(workdir=workdir, step=run.step, kind=run.kind)
@@ -132,7 +134,8 @@ def evaluate(f) -> tuple:
   else:
     result["samples"] = samples_path
   if f.baseline:
-    result["baseline"] = evaluation.real_baseline(reference, len(samples), f.seed, memorization=f.memorization)
+    result["baseline"] = evaluation.real_baseline(reference, len(samples), f.seed, memorization=f.memorization,
+                                                  swd=f.swd)
   result["seconds"] = round(time.time() - start, 1)
   print(format_table(result["scores"], result.get("baseline")))
   out = f.out or (os.path.join(workdir, "eval.json") if workdir else os.path.splitext(samples_path)[0] + ".eval.json")

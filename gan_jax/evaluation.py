@@ -23,7 +23,7 @@ from gan_jax.errors import ConfigError
 # Score names in the order of the printed table; "higher" tells which way is better.
 SCORES = (("fid", "lower"), ("classifier_score", "higher"), ("kid", "lower"), ("precision", "higher"),
           ("recall", "higher"), ("classes_covered", "higher"), ("memorization_ratio", "about 1"),
-          ("one_nn_accuracy", "0.5"))
+          ("one_nn_accuracy", "0.5"), ("swd", "lower"))
 # In-training scores use the samples of seed config.seed + 1, the seed
 # `python -m experiments.evaluate --seed=SEED+1` scores the same images with.
 SAMPLE_SEED_OFFSET = 1
@@ -67,7 +67,7 @@ def load_reference(dataset: str, data_dir: str | None = None) -> Reference:
 
 
 def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, memorization: bool = True,
-                  kid_subsets: int = 100) -> dict:
+                  kid_subsets: int = 100, swd: bool = False) -> dict:
   """Every score of gan_jax.metrics for `samples` against the reference's test split.
 
   Args:
@@ -76,11 +76,13 @@ def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, m
     seed: of KID's subsets.
     memorization: also compute the pixel-space memorization score (the slowest part).
     kid_subsets: subsets KID averages over (fewer: faster, larger standard error).
+    swd: also compute the sliced Wasserstein distance of pixel patches (metrics.swd).
   Returns:
     {"num_samples", "fid", "classifier_score", "classifier_score_std", "kid", "kid_stderr",
      "precision", "recall", "classes_covered", "class_kl_to_uniform", "class_histogram" (list),
-     "one_nn_accuracy", and with memorization "memorization_ratio", "memorization_fraction_closer"}.
-     1-NN uses the first min(N, test size) of each set, so the two sets have equal size.
+     "one_nn_accuracy", with memorization "memorization_ratio", "memorization_fraction_closer",
+     and with swd "swd" (the mean over levels, x 1e3) and "swd_levels" ([28x28, 14x14, 7x7])}.
+     1-NN and SWD use the first min(N, test size) of each set, so the two sets have equal size.
   Raises:
     ConfigError: samples that are not uint8 [N >= 10, 28, 28].
   """
@@ -101,13 +103,17 @@ def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, m
   scores["class_histogram"] = [round(float(h), 5) for h in coverage.histogram]
   n = min(len(samples), len(reference.test_features))
   scores["one_nn_accuracy"] = metrics.one_nn_accuracy(reference.test_features[:n], features[:n])
+  if swd:
+    scores["swd_levels"] = metrics.swd(samples[:n], reference.test_images[:n], seed=seed)
+    scores["swd"] = float(np.mean(scores["swd_levels"]))
   if memorization:
     m = metrics.memorization(samples, reference.train_images, test_distances=reference.test_train_distances())
     scores["memorization_ratio"], scores["memorization_fraction_closer"] = m.ratio, m.fraction_closer
   return scores
 
 
-def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0, memorization: bool = True) -> dict:
+def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0, memorization: bool = True,
+                  swd: bool = False) -> dict:
   """The scores of `num_samples` training images (drawn with `seed`) against the test split.
 
   This is what a perfect model of the training distribution would get, up to the
@@ -117,7 +123,7 @@ def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0,
   """
   rng = np.random.default_rng(seed)
   idx = rng.choice(len(reference.train_images), min(num_samples, len(reference.train_images)), replace=False)
-  return score_samples(reference.train_images[idx], reference, seed=seed, memorization=memorization)
+  return score_samples(reference.train_images[idx], reference, seed=seed, memorization=memorization, swd=swd)
 
 
 class TrainingEvaluator:

@@ -120,6 +120,8 @@ def test_samples_file_cli(tmp_path, reference):
   out = json.loads((tmp_path / "real.eval.json").read_text())
   assert out["scores"]["num_samples"] == 500 and out["scores"]["classes_covered"] == 10
   assert "memorization_ratio" not in out["scores"]
+  assert len(out["scores"]["swd_levels"]) == 3 and out["scores"]["swd"] == pytest.approx(
+      np.mean(out["scores"]["swd_levels"])) and "swd" in out["baseline"]
   assert out["baseline"]["num_samples"] == 500 and out["baseline"]["classes_covered"] == 10
   assert "fid" in result.stdout and "real vs real" in result.stdout
 

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from gan_jax import metrics
+from gan_jax import data, metrics
+from tests.conftest import DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def reference_images():
+  """(MNIST test images, training images), uint8."""
+  return data.load("mnist", "test", DATA_DIR or None)[0], data.load("mnist", "train", DATA_DIR or None)[0]
 
 
 def _gaussian(rng, n, d, mean=0.0, scale=1.0):
@@ -127,3 +134,38 @@ def test_nearest_neighbors_measures_near_copies_exactly():
   d, i = metrics.nearest_neighbors(queries, refs, k=2, chunk_size=128)
   np.testing.assert_array_equal(i[:, 0], [7, 123, 299])
   np.testing.assert_allclose(d[:, 0], 3.0, rtol=1e-6)  # sqrt(36 * 0.5^2)
+
+
+def test_laplacian_pyramid_levels_add_back_up_to_the_image():
+  images = np.random.default_rng(0).uniform(size=(3, 28, 28)).astype(np.float32)
+  levels = metrics.laplacian_pyramid(images, 3)
+  assert [lv.shape[1:] for lv in levels] == [(28, 28), (14, 14), (7, 7)]
+  upsample = lambda x: metrics._blur(np.repeat(np.repeat(x, 2, axis=1), 2, axis=2))
+  np.testing.assert_allclose(levels[0] + upsample(levels[1] + upsample(levels[2])), images, atol=1e-5)
+  with pytest.raises(ValueError, match="divisible by 8"):
+    metrics.laplacian_pyramid(images, 4)
+
+
+def test_sliced_wasserstein_is_zero_for_one_set_and_the_mean_projected_shift_for_a_shifted_one():
+  """b = a + delta: along a unit direction u the sorted projections differ by u . delta, so the
+  distance is E|u . delta| = |delta| Gamma(D/2) / (sqrt(pi) Gamma((D+1)/2)) for u uniform on the sphere
+  (tolerance 2%: the Monte Carlo error of 4 x 4096 directions)."""
+  from math import gamma, pi, sqrt
+  a = np.random.default_rng(1).normal(size=(500, 5)).astype(np.float32)
+  assert metrics.sliced_wasserstein(a, a.copy()) == 0.0
+  delta = np.array([0.3, -1.2, 0.5, 0.0, 2.0], np.float32)
+  expected = np.linalg.norm(delta) * gamma(5 / 2) / (sqrt(pi) * gamma(3))
+  got = metrics.sliced_wasserstein(a, a + delta, num_directions=4096)
+  assert got == pytest.approx(expected, rel=0.02)
+  with pytest.raises(ValueError, match="one shape"):
+    metrics.sliced_wasserstein(a, a[:10])
+
+
+def test_swd_of_images_is_zero_for_one_set_and_grows_with_noise_beyond_the_real_baseline(reference_images):
+  test_images, train_images = reference_images
+  assert metrics.swd(test_images[:1000], test_images[:1000].copy()) == [0.0, 0.0, 0.0]
+  baseline = metrics.swd(test_images[:1000], train_images[:1000])
+  noise = np.random.default_rng(0).normal(0, 40, size=(1000, 28, 28))
+  noisy = np.clip(train_images[:1000] + noise, 0, 255).astype(np.uint8)
+  damaged = metrics.swd(test_images[:1000], noisy)
+  assert damaged[0] > 3 * baseline[0]  # pixel noise is fine-scale detail: the finest level sees it
