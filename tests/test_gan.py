@@ -59,6 +59,7 @@ def test_g_update_reusing_the_fake_batch_equals_recomputing_it():
   assert max(float(jnp.max(jnp.abs(a))) for a in jax.tree.leaves(want[1])) > 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
     dict(arch="mlp", critic_regularizer="clip", optimizer="rmsprop", learning_rate=0.05,
          generator_features=(32, 32), discriminator_features=(32, 16)),

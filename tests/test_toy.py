@@ -41,6 +41,7 @@ def test_mode_coverage_counts_modes_and_quality():
   assert cov["high_quality_fraction"] == pytest.approx(300 * 0.9973 / 400, abs=0.01)
 
 
+@pytest.mark.slow
 def test_wgan_gp_critic_estimates_the_wasserstein_distance_of_two_gaussians():
   """N(0, 1) against N(2, 1): W1 = 2. The gradient penalty is soft, so the best critic's slope is
   1 + W1 / (2 lambda) and its estimate W1 (1 + W1 / (2 lambda)) = 2.2 at lambda = 10 (toy.check_critic_w1).
