@@ -50,10 +50,11 @@ VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
 # Not bfloat16 under pmap: there G's BatchNorm means are sums in another order, and rounding the
 # next layer's operands to bfloat16 turns their last-bit differences into whole bfloat16 steps
 # (2**-8 relative): measured 1.3e-4 after one step. Under sharding XLA reduces as on one device.
-# WGAN-GP under pmap only: there each device draws its examples' interpolation weights from the
-# global example index (sharding runs the single-device program on the global batch).
-MODES = {variant: {"bfloat16": ("sharding",), "wgan_gp": ("pmap",)}.get(variant, ("sharding", "pmap"))
-         for variant in VARIANTS}
+# WGAN-GP and the tutorial's layers under pmap only: there each device draws its examples'
+# interpolation weights and dropout masks from the global example index, while sharding runs the
+# single-device program on the global batch (sharding is checked on the other three variants).
+MODES = {variant: {"bfloat16": ("sharding",), "wgan_gp": ("pmap",), "tutorial_autodiff": ("pmap",)}.get(
+    variant, ("sharding", "pmap")) for variant in VARIANTS}
 
 
 @pytest.mark.slow
