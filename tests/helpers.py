@@ -128,6 +128,17 @@ def forbidden_route(name):
   raise AssertionError(f"route must not be used for {name}")
 
 
+def make_unreadable(monkeypatch, file_name: str) -> None:
+  """Makes reading any file called `file_name` (pathlib.Path.read_bytes) fail with "Permission denied"."""
+  real_read = pathlib.Path.read_bytes
+
+  def read_bytes(path):
+    if path.name == file_name:
+      raise PermissionError(13, "Permission denied")
+    return real_read(path)
+  monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+
+
 def no_network(monkeypatch) -> None:
   """Makes gan_jax.obtain's registry and mirror routes fail the test if they are tried."""
   monkeypatch.setattr(obtain, "_from_registry", forbidden_route)

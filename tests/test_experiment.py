@@ -2,7 +2,6 @@
 
 import json
 import os
-import pathlib
 import shutil
 
 import chex
@@ -16,7 +15,8 @@ from gan_jax.errors import ConfigError, DivergenceError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import MetricsLog
 from tests.conftest import SHARED_DATA
-from tests.helpers import gan_state, made_once, needs_shared, one_line_exit_2, read_tensorboard, tiny_dcgan_config
+from tests.helpers import (gan_state, made_once, make_unreadable, needs_shared, one_line_exit_2, read_tensorboard,
+                           tiny_dcgan_config)
 
 
 def _final_params(workdir, config):
@@ -201,13 +201,7 @@ def test_rerun_resumes_past_a_damaged_checkpoint_and_refuses_when_none_is_good(t
 @needs_shared
 def test_an_unreadable_data_file_is_one_line_exit_2_and_no_workdir(tmp_path, capsys, monkeypatch):
   shutil.copytree(SHARED_DATA / "mnist", tmp_path / "data" / "mnist")
-  real_read = pathlib.Path.read_bytes
-
-  def read_bytes(path):
-    if path.name == "train-images-idx3-ubyte.gz":
-      raise PermissionError(13, "Permission denied")
-    return real_read(path)
-  monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+  make_unreadable(monkeypatch, "train-images-idx3-ubyte.gz")
   config = tiny_dcgan_config(max_steps=2, data_dir=str(tmp_path / "data"))
   line = one_line_exit_2(capsys, lambda: experiment.train(config, str(tmp_path / "run")))
   assert line.startswith("error: ") and "train-images-idx3-ubyte.gz cannot be read (Permission denied)" in line

@@ -3,7 +3,6 @@
 import gzip
 import hashlib
 import os
-import pathlib
 import shutil
 import subprocess
 
@@ -12,7 +11,7 @@ import pytest
 from gan_jax import data, files, obtain
 from gan_jax.errors import DataError
 from tests.conftest import SHARED_DATA
-from tests.helpers import forbidden_route, isolate_data_env, needs_shared, no_network
+from tests.helpers import forbidden_route, isolate_data_env, make_unreadable, needs_shared, no_network
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
@@ -157,13 +156,7 @@ def test_registry_route_fashion_mnist(monkeypatch, tmp_path):
 def test_unreadable_file_in_data_dir_is_one_line(monkeypatch, tmp_path):
   folder = tmp_path / "mnist"
   shutil.copytree(SHARED_DATA / "mnist", folder)
-  real_read = pathlib.Path.read_bytes
-
-  def read_bytes(path):
-    if path.name == "t10k-labels-idx1-ubyte.gz":
-      raise PermissionError(13, "Permission denied")
-    return real_read(path)
-  monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+  make_unreadable(monkeypatch, "t10k-labels-idx1-ubyte.gz")
   with pytest.raises(DataError) as error:
     obtain.obtain("mnist", data_dir=tmp_path)
   assert str(error.value) == (f"{folder / 't10k-labels-idx1-ubyte.gz'} cannot be read (Permission denied): fix its "
