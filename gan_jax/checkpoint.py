@@ -103,8 +103,8 @@ class Checkpointer:
       except CheckpointError as e:
         damaged.append((step, str(e)))
         continue
-      for bad, _ in damaged:
-        if jax.process_index() == 0:
+      if jax.process_index() == 0:
+        for bad, _ in damaged:
           self._set_aside(bad)
       if damaged:
         self._manager.reload()

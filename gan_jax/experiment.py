@@ -75,8 +75,6 @@ def compiled_train_step(model: Model, dp: parallel.DataParallel,
                                  skip_nonfinite=nan_policy == "skip_step"))
 
 
-
-
 def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int,
                  rows: slice = slice(None)) -> Callable[[int], Any]:
   """step -> the host batch of that step: a fresh permutation of the training images every
@@ -136,10 +134,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   if checkpointer.latest_step() is not None:
     state, damaged = checkpointer.restore_newest(state)
     start_step = int(state.step)
-    for step, reason in damaged:
-      if is_writer:
-        print(f"gan_jax: {reason}; moved it to {workdir}/damaged_checkpoints/{step}")
     if is_writer:
+      for step, reason in damaged:
+        print(f"gan_jax: {reason}; moved it to {workdir}/damaged_checkpoints/{step}")
       print(f"gan_jax: resuming {workdir} from step {start_step}")
   if is_writer:
     files.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))

@@ -131,6 +131,8 @@ class DataParallel:
       raise ParallelismError(f"unknown --parallelism={mode!r}; choose one of {', '.join(PARALLELISMS)}")
     self.mode = mode
     self.devices = list(devices) if devices is not None else jax.devices()
+    # Where this process's devices sit in self.devices: its rows of every global batch.
+    self._local_positions = [i for i, d in enumerate(self.devices) if d.process_index == jax.process_index()]
     if mode == "pmap" and jax.process_count() > 1:
       raise ParallelismError(f"--parallelism=pmap runs in one process, and this run has {jax.process_count()}; "
                              f"use --parallelism=sharding")
@@ -160,9 +162,8 @@ class DataParallel:
       ParallelismError: batch_size is not divisible by the number of devices.
     """
     self.check_batch_size(batch_size)
-    mine = [i for i, d in enumerate(self.devices) if d.process_index == jax.process_index()]
     per_device = batch_size // self.num_devices
-    return slice(mine[0] * per_device, (mine[-1] + 1) * per_device)
+    return slice(self._local_positions[0] * per_device, (self._local_positions[-1] + 1) * per_device)
 
   def wrap(self, step: Callable) -> Callable:
     """Compiles `step(state, batch) -> (state, metrics)` for these devices.
@@ -207,8 +208,7 @@ class DataParallel:
       ParallelismError: the global batch is not divisible by the number of devices.
     """
     rows = jax.tree.leaves(batch)[0].shape[0]
-    num_local = sum(d.process_index == jax.process_index() for d in self.devices)
-    global_rows = rows * self.num_devices // num_local
+    global_rows = rows * self.num_devices // len(self._local_positions)
     self.check_batch_size(global_rows)
     if self.mode == "pmap":
       n = self.num_devices
