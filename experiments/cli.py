@@ -22,6 +22,8 @@ SHORT_FLAGS = {
     "dataset": (flags.DEFINE_string, "dataset: mnist or fashion_mnist"),
     "num_epochs": (flags.DEFINE_integer, "training epochs"),
     "max_steps": (flags.DEFINE_integer, "optional cap on train steps (0: none)"),
+    "max_train_minutes": (flags.DEFINE_float, "optional training-time budget in minutes: the run ends, as if "
+                          "complete, after the step that passes it (0: none)"),
     "batch_size": (flags.DEFINE_integer, "global batch size (split across devices)"),
     "seed": (flags.DEFINE_integer, "PRNG seed of parameters, noise and data order"),
     "accelerator": (flags.DEFINE_string, "JAX backend: auto, cpu, gpu or tpu"),
@@ -39,6 +41,9 @@ SHORT_FLAGS = {
     "loss": (flags.DEFINE_string, "GAN losses: non_saturating, minimax, least_squares or wasserstein"),
     "critic_regularizer": (flags.DEFINE_string, "D's Lipschitz constraint: clip (WGAN, --config.clip_value) or "
                            "gradient_penalty (WGAN-GP, --config.gp_weight); empty: none"),
+    "spectral_norm": (flags.DEFINE_boolean, "spectral normalization of D's weights (Miyato et al. 2018)"),
+    "instance_noise": (flags.DEFINE_float, "std of Gaussian noise on every image D sees, pixel range [-1, 1] "
+                       "(annealed to 0 over --config.instance_noise_steps steps; 0: off)"),
     "optimizer": (flags.DEFINE_string,
                   "tutorial (Adam 1e-4), dcgan_paper (Adam 2e-4, beta1 0.5), adam (--config.learning_rate, "
                   "--config.b1), sgd_momentum (--config.learning_rate, --config.momentum), rmsprop "

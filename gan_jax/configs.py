@@ -31,6 +31,9 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       critic_regularizer="",    # D's Lipschitz constraint: "" (none), clip (WGAN) or gradient_penalty (WGAN-GP)
       clip_value=0.01,          # clip: D's parameters stay in [-clip_value, clip_value] (Arjovsky et al. 2017: 0.01)
       gp_weight=10.0,           # gradient_penalty: its weight lambda (Gulrajani et al. 2017: 10)
+      spectral_norm=False,      # D's weights divided by their spectral norms (Miyato et al. 2018)
+      instance_noise=0.0,       # > 0: std of Gaussian noise on every image D sees (pixel range [-1, 1])
+      instance_noise_steps=0,   # the instance noise's std falls linearly to 0 over this many steps (0: constant)
       ls_coding="",             # least_squares presets: zero_one or pearson (override ls_a, ls_b, ls_c)
       ls_a=0.0,
       ls_b=1.0,
@@ -48,6 +51,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       batch_size=256,
       num_epochs=50,
       max_steps=0,              # 0: no cap
+      max_train_minutes=0.0,    # > 0: the run ends (as if complete) once it has trained this long
       seed=0,
       accelerator="auto",
       parallelism="sharding",

@@ -21,12 +21,12 @@ import numpy as np
 from gan_jax import checkpoint as ckpt
 from gan_jax import autoencoder, data, files, gan_run, parallel, rng, vae
 from gan_jax.errors import ConfigError, DivergenceError
-from gan_jax.preemption import StopRequest
+from gan_jax.preemption import StopRequest, in_any_process
 from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, TrainState, all_finite,
                            make_train_step, train_loop)
 
 # Fields that may change between a run and its resumption.
-RESUMABLE_FIELDS = ("num_epochs", "max_steps", "accelerator", "parallelism", "sample_every_epochs",
+RESUMABLE_FIELDS = ("num_epochs", "max_steps", "max_train_minutes", "accelerator", "parallelism", "sample_every_epochs",
                     "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
                     "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients",
                     "nan_policy")
@@ -104,6 +104,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
 
   SIGTERM or SIGINT (see gan_jax.preemption) ends the run after the current step
   with a checkpoint of that step; rerunning the same command resumes from it.
+  With config.max_train_minutes > 0, the run ends after the step at which its
+  training time (`TrainClock`: evaluation and figures not counted) passes that
+  budget, as a complete run ends (final checkpoint, scores and figures).
 
   Returns:
     {"steps": final step, "epochs": epochs done (fractional), "metrics": last logged
@@ -142,6 +145,9 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     files.write_json(os.path.join(workdir, "config.json"), json.loads(config.to_json()))
     metrics_log.truncate(start_step)
   clock = TrainClock(next((r["train_seconds"] for r in reversed(metrics_log.read()) if "train_seconds" in r), 0.0))
+  budget = config.get("max_train_minutes", 0.0) * 60.0  # seconds; 0: none
+  if budget and clock.seconds >= budget:  # a run that already spent its budget is complete
+    schedule = schedule._replace(num_steps=start_step)
 
   train_step = compiled_train_step(model, dp, nan_policy)
   get_batch = batch_feeder(model, images, schedule, config.seed, dp.local_rows(schedule.examples_per_step))
@@ -192,23 +198,28 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
         model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
 
   stop = StopRequest()
+
+  def should_stop() -> bool:  # a stop signal, or the training-time budget spent (in any process)
+    return stop.requested_anywhere() or bool(budget) and in_any_process(clock.seconds >= budget)
   try:
     with stop.installed():
       device_state = train_loop(
           state=dp.put_state(state), start_step=start_step, train_step=train_step, batch_for=batch_for,
           get_metrics=get_metrics, schedule=schedule, metrics_log=metrics_log if is_writer else None,
           after_step=after_step, show_progress=config.show_progress and is_writer, clock=clock,
-          should_stop=stop.requested_anywhere)
+          should_stop=should_stop)
       host_state = dp.get_state(device_state)
       step = int(host_state.step)
       save(step, host_state)
   finally:  # also when the run diverged: the saves begun are finished
     checkpointer.wait()
     checkpointer.close()
-  stopped = step < schedule.num_steps  # by SIGTERM or SIGINT
+  stopped = stop.signal_name is not None and step < schedule.num_steps  # by SIGTERM or SIGINT
   if stopped and is_writer:
     print(f"gan_jax: stopped by {stop.signal_name} at step {step} of {schedule.num_steps}; checkpoint saved in "
           f"{os.path.join(checkpointer.directory, str(step))}; rerun the same command to resume")
+  if not stopped and start_step < step < schedule.num_steps and is_writer:
+    print(f"gan_jax: the training-time budget of {config.max_train_minutes:g} min was spent at step {step}")
   if not stopped and start_step < step and is_writer:
     final_epoch = math.ceil(step / schedule.steps_per_epoch)
     if not schedule.evaluation_due(step):  # the final state is always scored

@@ -20,6 +20,7 @@ import optax
 
 from gan_jax import data, losses, parallel, rng, sampling
 from gan_jax.errors import ConfigError
+from gan_jax.models import spectral_norm
 from gan_jax.parallel import Collective
 from gan_jax.train import (ParamAverage, Phase, TrainState, clip_parameters, create_train_state, example_keys,
                            make_optimizer)
@@ -82,9 +83,32 @@ def _with_pullback_bwd(pullback, cotangent):
 _with_pullback.defvjp(_with_pullback_fwd, _with_pullback_bwd)
 
 
+def instance_noise_std(step: jax.Array, initial_std: float, anneal_steps: int) -> jax.Array:
+  """The std of instance noise at train step `step` (0-based): initial_std, decreasing linearly
+  to 0 at step anneal_steps and 0 after it; constant initial_std when anneal_steps == 0.
+  Float32 scalar, in units of the [-1, 1] pixel range."""
+  if not anneal_steps:
+    return jnp.float32(initial_std)
+  return jnp.float32(initial_std) * jnp.maximum(0.0, 1.0 - step.astype(jnp.float32) / anneal_steps)
+
+
+def add_instance_noise(x: jax.Array, std: jax.Array, key: jax.Array, collective: Collective) -> jax.Array:
+  """x + std * N(0, I), the noise of example i drawn from its own key (independent of the device count).
+
+  Instance noise (Sønderby et al. 2017, "Amortised MAP Inference for Image
+  Super-resolution", Section 3.2; Arjovsky & Bottou 2017, "Towards Principled
+  Methods for Training GANs", Section 3): D sees both distributions blurred by the
+  same Gaussian, so their supports overlap and D's gradients stay informative.
+  x: [B, ...] float32; std: float32 scalar.
+  """
+  noise = jax.vmap(lambda k: jax.random.normal(k, x.shape[1:], x.dtype))(example_keys(key, x.shape[0], collective))
+  return x + std * noise
+
+
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
                loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False,
-               gradient_penalty: float = 0.0) -> list[Phase]:
+               gradient_penalty: float = 0.0, spectral_norm_d: bool = False, instance_noise: float = 0.0,
+               instance_noise_steps: int = 0) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
@@ -95,7 +119,9 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
   Metrics: d_loss, d_real = mean D(x), d_fake = mean D(G(z)) (last D update, with
   dropout on; D's outputs read through `loss.d_output`), g_loss; for the
   Wasserstein loss also w1_estimate = d_real - d_fake, the critic's estimate of the
-  Wasserstein-1 distance; with a gradient penalty, gradient_penalty (unweighted).
+  Wasserstein-1 distance; with a gradient penalty, gradient_penalty (unweighted);
+  with spectral normalization, d_sigma_max (the largest of D's weights' estimated
+  spectral norms before normalization); with instance noise, instance_noise_std.
 
   By default the G update draws fresh z (Algorithm 1). With reuse_fake, it scores
   the last D update's fake batch G(z) again, with the updated D, as pytorch/examples'
@@ -115,14 +141,41 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       (`gan_jax.losses.gradient_penalty`, Gulrajani et al. 2017) to every D update,
       at interpolates whose weights are drawn per example of the global batch; D
       must have no BatchNorm.
+    spectral_norm_d: D is applied with spectrally normalized weights (Miyato et al.
+      2018; `gan_jax.models.spectral_norm`), from the power-iteration vectors in
+      batch_stats["spectral_norm"] (see `init_state`), which every D update steps once.
+    instance_noise: > 0 adds Gaussian noise of this std (the [-1, 1] pixel range) to
+      every image D sees, real or generated, in every phase (`add_instance_noise`).
+    instance_noise_steps: the noise's std falls linearly to 0 over this many train
+      steps (`instance_noise_std`); 0 keeps it constant.
+  Raises:
+    ConfigError: k_d_steps < 1, or a negative instance_noise or instance_noise_steps.
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
+  if instance_noise < 0 or instance_noise_steps < 0:
+    raise ConfigError(f"--config.instance_noise and instance_noise_steps must be >= 0, got {instance_noise} and "
+                      f"{instance_noise_steps}")
+
+  def d_variables(params, batch_stats):
+    """D's parameters as D is applied (spectrally normalized or not), their new power-iteration
+    vectors ({} without spectral normalization) and metrics."""
+    if not spectral_norm_d:
+      return params["discriminator"], {}, {}
+    d_params, vectors, sigmas = spectral_norm.normalize(params["discriminator"], batch_stats[SPECTRAL_NORM_GROUP])
+    return d_params, {SPECTRAL_NORM_GROUP: vectors}, {"d_sigma_max": jnp.max(jnp.stack(list(sigmas.values())))}
+
+  def noisy(x, key, step, collective):
+    if not instance_noise:
+      return x, {}
+    std = instance_noise_std(step, instance_noise, instance_noise_steps)
+    return add_instance_noise(x, std, jax.random.fold_in(key, INSTANCE_NOISE_STREAM), collective), {
+        "instance_noise_std": std}
 
   def d_loss_fn(i: int):
     hands_on = reuse_fake and i == k_d_steps - 1
 
-    def loss_fn(params, batch_stats, batch, key, collective):
+    def loss_fn(params, batch_stats, batch, key, collective, step=None):
       x_real = batch["x"][:, i]
       z_key, real_key, fake_key = jax.random.split(key, 3)
       z = sample_latent(z_key, x_real.shape[0], latent_dim, collective)
@@ -133,24 +186,28 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       else:
         x_fake, g_stats = generate_train(params["generator"])
       x_fake = jax.lax.stop_gradient(x_fake)
+      # The images as D sees them (with instance noise, if any); the clean G(z) is what the G phase may reuse.
+      seen_real, noise_metrics = noisy(x_real, real_key, step, collective)
+      seen_fake, _ = noisy(x_fake, fake_key, step, collective)
+      d_params, updates, metrics = d_variables(params, batch_stats)
       # Real and generated images are two batches (two sets of BatchNorm statistics in D,
       # as in Radford et al.'s code); D's running averages follow the real batches.
       d_stats = batch_stats["discriminator"]
-      real_logits, new_d_stats = discriminate(discriminator, params["discriminator"], d_stats, x_real, real_key,
-                                              collective)
-      fake_logits, _ = discriminate(discriminator, params["discriminator"], d_stats, x_fake, fake_key, collective)
+      real_logits, new_d_stats = discriminate(discriminator, d_params, d_stats, seen_real, real_key, collective)
+      fake_logits, _ = discriminate(discriminator, d_params, d_stats, seen_fake, fake_key, collective)
       d_loss = loss.discriminator(real_logits, fake_logits)
-      updates = {"discriminator": new_d_stats} if new_d_stats else {}
-      metrics = {"d_real": jnp.mean(loss.d_output(real_logits)), "d_fake": jnp.mean(loss.d_output(fake_logits))}
+      if new_d_stats:
+        updates["discriminator"] = new_d_stats
+      metrics.update(noise_metrics, d_real=jnp.mean(loss.d_output(real_logits)),
+                     d_fake=jnp.mean(loss.d_output(fake_logits)))
       if loss.name == "wasserstein":
         metrics["w1_estimate"] = metrics["d_real"] - metrics["d_fake"]
       if gradient_penalty:
         # Streams of their own (fold_in), so that the other draws are those of a run without it.
         eps_key, dropout_key = jax.random.split(jax.random.fold_in(key, GRADIENT_PENALTY_STREAM))
         eps = jax.vmap(jax.random.uniform)(example_keys(eps_key, x_real.shape[0], collective))
-        critic = lambda x: discriminate(discriminator, params["discriminator"], d_stats, x, dropout_key,
-                                        collective)[0]
-        metrics["gradient_penalty"] = losses.gradient_penalty(critic, x_real, x_fake, eps)
+        critic = lambda x: discriminate(discriminator, d_params, d_stats, x, dropout_key, collective)[0]
+        metrics["gradient_penalty"] = losses.gradient_penalty(critic, seen_real, seen_fake, eps)
         d_loss = d_loss + gradient_penalty * metrics["gradient_penalty"]
       metrics["d_loss"] = d_loss
       if hands_on:
@@ -158,7 +215,7 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       return d_loss, (updates, metrics)
     return loss_fn
 
-  def g_loss_fn(params, batch_stats, batch, key, collective, carry=None):
+  def g_loss_fn(params, batch_stats, batch, key, collective, carry=None, step=None):
     z_key, d_key = jax.random.split(key)
     if carry is None:
       z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
@@ -166,8 +223,10 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     else:  # the last D update's G(z), differentiated through its pullback
       z, new_stats = carry["z"], carry["g_stats"]
       x_fake = _with_pullback(params["generator"], carry["x_fake"], carry["pullback"])
-    fake_logits, _ = discriminate(discriminator, params["discriminator"], batch_stats["discriminator"], x_fake,
-                                  d_key, collective)
+    seen_fake, _ = noisy(x_fake, d_key, step, collective)
+    d_params = d_variables(params, batch_stats)[0]  # the vectors are stepped in D's updates only
+    fake_logits, _ = discriminate(discriminator, d_params, batch_stats["discriminator"], seen_fake, d_key,
+                                  collective)
     g_loss = loss.generator(fake_logits)
     updates = {"generator": new_stats}
     if "generator_ema" in params:
@@ -177,11 +236,15 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
           generator, jax.lax.stop_gradient(params["generator_ema"]), batch_stats["generator_ema"], z)
     return g_loss, (updates, {"g_loss": g_loss})
 
-  d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i)) for i in range(k_d_steps)]
-  return d_phases + [Phase("generator", ("generator",), g_loss_fn, takes_carry=reuse_fake)]
+  takes_step = bool(instance_noise)
+  d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i), takes_step=takes_step)
+              for i in range(k_d_steps)]
+  return d_phases + [Phase("generator", ("generator",), g_loss_fn, takes_carry=reuse_fake, takes_step=takes_step)]
 
 
 GRADIENT_PENALTY_STREAM = 3  # fold_in index of a D update's key for the penalty's interpolation weights
+INSTANCE_NOISE_STREAM = 4  # fold_in index of the key of D's dropout on a batch, for that batch's instance noise
+SPECTRAL_NORM_GROUP = "spectral_norm"  # the TrainState.batch_stats entry of D's power-iteration vectors
 CRITIC_REGULARIZERS = ("", "clip", "gradient_penalty")
 
 
@@ -224,19 +287,25 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
 
 
 def phases_for(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module) -> list[Phase]:
-  """`gan_phases` as a config asks: its loss, k_d_steps, reuse_fake and critic regularizer.
+  """`gan_phases` as a config asks: its loss, k_d_steps, reuse_fake, critic regularizer,
+  spectral normalization (config.spectral_norm) and instance noise (config.instance_noise,
+  instance_noise_steps).
 
   Raises:
     ConfigError: see `gan_loss`, `critic_regularizer` and `gan_phases`.
   """
   penalty = config.gp_weight if critic_regularizer(config) == "gradient_penalty" else 0.0
   return gan_phases(generator, discriminator, latent_dim=config.latent_dim, k_d_steps=config.k_d_steps,
-                    loss=gan_loss(config), reuse_fake=config.get("reuse_fake", False), gradient_penalty=penalty)
+                    loss=gan_loss(config), reuse_fake=config.get("reuse_fake", False), gradient_penalty=penalty,
+                    spectral_norm_d=config.get("spectral_norm", False),
+                    instance_noise=config.get("instance_noise", 0.0),
+                    instance_noise_steps=config.get("instance_noise_steps", 0))
 
 
 def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module,
                optimizers: dict) -> TrainState:
-  """A fresh GAN TrainState from config.seed (the same seed gives the same state).
+  """A fresh GAN TrainState from config.seed (the same seed gives the same state); with
+  config.spectral_norm, batch_stats["spectral_norm"] holds D's power-iteration vectors.
 
   Args:
     optimizers: from `optimizers_for` (their states start the TrainState's opt_state).
@@ -252,10 +321,24 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
   g_vars, d_vars, run_key = initial_variables(rng.key(config.seed, rng.Stream.INIT))
   params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
   batch_stats = {"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})}
+  if config.get("spectral_norm"):
+    batch_stats[SPECTRAL_NORM_GROUP] = spectral_norm.init_vectors(d_vars["params"],
+                                                                  rng.key(config.seed, rng.Stream.SPECTRAL_NORM))
   if config.get("g_ema_decay"):  # copies: each group has its own buffers (they are donated in steps)
     params["generator_ema"] = jax.tree.map(jnp.copy, g_vars["params"])
     batch_stats["generator_ema"] = jax.tree.map(jnp.copy, batch_stats["generator"])
   return create_train_state(params=params, batch_stats=batch_stats, optimizers=optimizers, key=run_key)
+
+
+def discriminator_variables(state: TrainState) -> dict:
+  """The variables that apply D outside training, {"params": ..., ["batch_stats": ...]}: with
+  spectral normalization (a "spectral_norm" entry in state.batch_stats), D's weights divided
+  by their spectral norms, estimated by one more power-iteration step (not kept)."""
+  d_params = state.params["discriminator"]
+  if SPECTRAL_NORM_GROUP in state.batch_stats:
+    d_params = spectral_norm.normalize(d_params, state.batch_stats[SPECTRAL_NORM_GROUP])[0]
+  d_stats = state.batch_stats["discriminator"]
+  return {"params": d_params, **({"batch_stats": d_stats} if d_stats else {})}
 
 
 def averages_for(config: ml_collections.ConfigDict) -> list[ParamAverage]:

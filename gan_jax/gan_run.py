@@ -13,7 +13,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import data, evaluation, files, metrics, plots, rng
-from gan_jax.gan import (averages_for, fixed_latents, gan_loss, generate, init_state, interpolate, optimizers_for,
+from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate, optimizers_for,
                          phases_for, samples, sampling_variables)
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Context, Model, TrainState
@@ -50,8 +50,7 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   x_fake = generate(generator, g_params, g_stats, z)
   x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
       x_key, len(train_images), (num_images,), replace=False))])
-  d_variables = {"params": state.params["discriminator"], **({"batch_stats": state.batch_stats["discriminator"]}
-                                                              if state.batch_stats["discriminator"] else {})}
+  d_variables = discriminator_variables(state)
   d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
                                                                    train=False)))
   is_prob = config.loss in ("minimax", "non_saturating")

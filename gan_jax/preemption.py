@@ -22,6 +22,14 @@ import numpy as np
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
+def in_any_process(flag: bool) -> bool:
+  """True when `flag` is True in this or any other process of a multi-process run (there a
+  collective, which every process must call); `flag` itself in a one-process run."""
+  if jax.process_count() == 1:
+    return flag
+  return bool(np.any(multihost_utils.process_allgather(np.int32(flag))))
+
+
 class StopRequest:
   """Whether a stop signal has arrived since `installed()` began."""
 
@@ -35,9 +43,7 @@ class StopRequest:
   def requested_anywhere(self) -> bool:
     """requested() in this or any other process of a multi-process run, so that every process
     stops after the same step; there it is a collective, which every process must call."""
-    if jax.process_count() == 1:
-      return self.requested()
-    anywhere = bool(np.any(multihost_utils.process_allgather(np.int32(self.requested()))))
+    anywhere = in_any_process(self.requested())
     if anywhere and self.signal_name is None:
       self.signal_name = "another process's signal"
     return anywhere

@@ -19,6 +19,7 @@ class Stream(enum.IntEnum):
   DATA_ORDER = 2       # the order of the training images: one permutation per epoch
   FIGURES = 3          # the end-of-run figures' draws (latents, real images, interpolation pairs)
   RECONSTRUCTIONS = 4  # the corruption shown in the autoencoder's reconstruction figures
+  SPECTRAL_NORM = 5    # the starting vectors of the discriminator's spectral normalization
   IWAE = 7             # the importance samples of the VAE's test log-likelihood
 
 

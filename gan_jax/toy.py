@@ -22,10 +22,12 @@ import numpy as np
 import optax
 
 from gan_jax import gan, losses
-from gan_jax.train import TrainState, create_train_state, make_train_step
+from gan_jax.models import spectral_norm
+from gan_jax.train import TrainState, clip_parameters, create_train_state, make_train_step
 
 # The data of toy step s come from fold_in(fold_in(run key, DATA_STREAM), s).
 DATA_STREAM = 7
+SPECTRAL_NORM_STREAM = 8  # fold_in(run key, this): the starting vectors of D's spectral normalization
 # Seeds of the draws outside training, as offsets from the run's seed: the samples that
 # estimate V(D, G) (seed + 1), the latents of the snapshots (1-D: seed + 100, ring: seed + 1000).
 VALUE_SEED_OFFSET = 1
@@ -100,24 +102,30 @@ class ToyGan(NamedTuple):
   sample_data: callable  # (key, n) -> [n, d] samples of p_data
 
 
-def _init(toy: ToyGan, key: jax.Array, d_tx, g_tx, data_dim: int) -> TrainState:
+def _init(toy: ToyGan, key: jax.Array, d_tx, g_tx, data_dim: int, spectral_norm_d: bool = False) -> TrainState:
   g_key, d_key, run_key = jax.random.split(key, 3)
   params = {"generator": toy.generator.init(g_key, jnp.zeros((2, toy.latent_dim)))["params"],
             "discriminator": toy.discriminator.init(d_key, jnp.zeros((2, data_dim)))["params"]}
-  return create_train_state(params, {"generator": {}, "discriminator": {}},
+  batch_stats = {"generator": {}, "discriminator": {}}
+  if spectral_norm_d:
+    batch_stats[gan.SPECTRAL_NORM_GROUP] = spectral_norm.init_vectors(params["discriminator"],
+                                                                      jax.random.fold_in(run_key, SPECTRAL_NORM_STREAM))
+  return create_train_state(params, batch_stats,
                             {"discriminator": (d_tx, ("discriminator",)), "generator": (g_tx, ("generator",))},
                             run_key)
 
 
 def make_trainer(toy: ToyGan, loss: losses.GanLoss, batch_size: int, d_tx, g_tx, data_dim: int,
-                 k_d_steps: int = 1, train_generator: bool = True, gradient_penalty: float = 0.0):
+                 k_d_steps: int = 1, train_generator: bool = True, gradient_penalty: float = 0.0,
+                 spectral_norm_d: bool = False):
   """(init(key) -> state, run(state, num_steps) -> (state, last metrics)), jitted, with fresh data every step.
 
   train_generator=False drops the generator phase: D is trained against a frozen G.
-  gradient_penalty: the WGAN-GP penalty's weight (see gan_jax.gan.gan_phases).
+  gradient_penalty: the WGAN-GP penalty's weight; spectral_norm_d: D's weights spectrally
+  normalized (see gan_jax.gan.gan_phases).
   """
   phases = gan.gan_phases(toy.generator, toy.discriminator, latent_dim=toy.latent_dim, k_d_steps=k_d_steps, loss=loss,
-                          gradient_penalty=gradient_penalty)
+                          gradient_penalty=gradient_penalty, spectral_norm_d=spectral_norm_d)
   if not train_generator:
     phases = phases[:-1]
   step = make_train_step(phases, {"discriminator": (d_tx, ("discriminator",)), "generator": (g_tx, ("generator",))})
@@ -132,7 +140,7 @@ def make_trainer(toy: ToyGan, loss: losses.GanLoss, batch_size: int, d_tx, g_tx,
     state, metrics = jax.lax.scan(body, state, None, length=num_steps)
     return state, jax.tree.map(lambda m: m[-1], metrics)
 
-  return (lambda key: _init(toy, key, d_tx, g_tx, data_dim)), run
+  return (lambda key: _init(toy, key, d_tx, g_tx, data_dim, spectral_norm_d)), run
 
 
 def ring_of_gaussians(num_modes: int = 8, radius: float = 2.0, std: float = 0.02):
@@ -272,22 +280,64 @@ def train_1d_gan(num_steps: int = 4000, snapshots: Sequence[int] = (0, 250, 1000
   return out
 
 
-def train_ring(loss_name: str, seed: int = 0, num_steps: int = 20000, snapshots: Sequence[int] = (),
+class RingVariant(NamedTuple):
+  """One way of training the ring GAN: a loss, D's regularizer and the optimizers its paper used."""
+  loss: str
+  k_d_steps: int = 1
+  clip_value: float = 0.0          # > 0: WGAN's weight clipping of D
+  gradient_penalty: float = 0.0    # > 0: WGAN-GP's penalty weight
+  spectral_norm: bool = False
+  optimizer: str = "adam"          # adam (learning_rate, beta1 0.5) or the papers' own (below)
+
+
+# The comparison of issue 13 (results/README.md). WGAN and WGAN-GP use the settings of
+# Gulrajani et al.'s toy code (gan_toy.py): RMSProp 5e-5 with clipping 0.01, and Adam 1e-4
+# (0.5, 0.9) with lambda = 0.1 (their toy value), each with 5 critic updates per G update.
+RING_VARIANTS = {
+    "minimax": RingVariant("minimax"),
+    "non_saturating": RingVariant("non_saturating"),
+    "least_squares": RingVariant("least_squares"),
+    "wgan": RingVariant("wasserstein", k_d_steps=5, clip_value=0.01, optimizer="wgan"),
+    "wgan_gp": RingVariant("wasserstein", k_d_steps=5, gradient_penalty=0.1, optimizer="wgan_gp"),
+    "non_saturating_sn": RingVariant("non_saturating", spectral_norm=True),
+}
+
+
+def _ring_optimizers(variant: RingVariant, learning_rate: float):
+  """(d_tx, g_tx) of a ring variant."""
+  if variant.optimizer == "wgan":
+    tx = optax.rmsprop(5e-5, decay=0.99, eps=1e-8, eps_in_sqrt=False)
+  elif variant.optimizer == "wgan_gp":
+    tx = optax.adam(1e-4, b1=0.5, b2=0.9)
+  else:
+    tx = optax.adam(learning_rate, b1=0.5)
+  d_tx = optax.chain(tx, clip_parameters(variant.clip_value)) if variant.clip_value else tx
+  return d_tx, tx
+
+
+def train_ring(variant_name: str, seed: int = 0, num_steps: int = 20000, snapshots: Sequence[int] = (),
                batch_size: int = 256, std: float = 0.02, num_samples: int = 2500,
                learning_rate: float = 1e-3) -> dict:
   """A 2-D GAN on the ring of 8 Gaussians (Metz et al. 2017, Figure 2 set-up).
 
-  G: z (256-D, N(0, I)) -> 128 -> 128 -> 2, D: 2 -> 128 -> 128 -> 1, both ReLU, Adam (beta1 0.5).
+  G: z (256-D, N(0, I)) -> 128 -> 128 -> 2, D: 2 -> 128 -> 128 -> 1, both ReLU, Adam (beta1 0.5)
+  at learning_rate unless the variant (RING_VARIANTS) uses its paper's optimizer.
 
+  Args:
+    variant_name: a key of RING_VARIANTS (the plain losses are named as in gan_jax.losses).
   Returns:
     {"samples": {step: [num_samples, 2]} at each snapshot and at num_steps, "centres": [8, 2],
      "coverage": mode_coverage at num_steps}.
+  Raises:
+    KeyError: an unknown variant.
   """
+  variant = RING_VARIANTS[variant_name]
   sample, centres = ring_of_gaussians(std=std)
   toy = ToyGan(ToyMLP((128, 128), out_dim=2), ToyMLP((128, 128), squeeze=True), 256, sample)
-  loss = losses.make_gan_loss(loss_name, *losses.LS_CODINGS["zero_one"])
-  tx = optax.adam(learning_rate, b1=0.5)
-  init, run = make_trainer(toy, loss, batch_size, tx, tx, 2)
+  loss = losses.make_gan_loss(variant.loss, *losses.LS_CODINGS["zero_one"])
+  d_tx, g_tx = _ring_optimizers(variant, learning_rate)
+  init, run = make_trainer(toy, loss, batch_size, d_tx, g_tx, 2, k_d_steps=variant.k_d_steps,
+                           gradient_penalty=variant.gradient_penalty, spectral_norm_d=variant.spectral_norm)
   state = init(jax.random.key(seed))
   z = jax.random.normal(jax.random.key(seed + RING_SNAPSHOT_SEED_OFFSET), (num_samples, toy.latent_dim))
   samples, done = {}, 0

@@ -62,11 +62,14 @@ class Phase(NamedTuple):
       return a third aux value, a pytree `carry` handed to the next phase.
     takes_carry: the loss_fn takes a sixth argument, the previous phase's carry
       (e.g. the fake batch and G's pullback that a GAN's G phase can reuse).
+    takes_step: the loss_fn also takes the keyword argument `step`, the int32 number
+      of train steps done before this one (e.g. for a noise level annealed over training).
   """
   name: str
   groups: tuple[str, ...]
   loss_fn: LossFn
   takes_carry: bool = False
+  takes_step: bool = False
 
 
 class ParamAverage(NamedTuple):
@@ -153,8 +156,8 @@ def make_train_step(phases: Sequence[Phase], optimizers: dict[str, tuple[optax.G
       trainable = {g: params[g] for g in phase.groups}
 
       def loss(trainable, phase=phase, key=key, carry=carry):
-        args = ({**params, **trainable}, batch_stats, batch, key, collective)
-        return phase.loss_fn(*args, carry) if phase.takes_carry else phase.loss_fn(*args)
+        args = ({**params, **trainable}, batch_stats, batch, key, collective) + ((carry,) if phase.takes_carry else ())
+        return phase.loss_fn(*args, **({"step": state.step} if phase.takes_step else {}))
 
       grads, aux = jax.grad(loss, has_aux=True)(trainable)
       stats_updates, phase_metrics = aux[:2]
@@ -270,12 +273,13 @@ class Schedule(NamedTuple):
     training images (default: the 60,000 of MNIST's and Fashion-MNIST's training splits).
 
     Raises:
-      ConfigError: num_epochs < 1, a negative max_steps or cadence, a zero log or figure cadence.
+      ConfigError: num_epochs < 1, a negative max_steps, max_train_minutes or cadence, a zero log or
+        figure cadence.
       DataError: examples_per_step outside 1..num_train_examples.
     """
     if config.num_epochs < 1:
       raise ConfigError(f"--num_epochs must be >= 1, got {config.num_epochs}")
-    for name in ("max_steps", "eval_every_epochs", "eval_every_steps", "checkpoint_every_steps"):
+    for name in ("max_steps", "max_train_minutes", "eval_every_epochs", "eval_every_steps", "checkpoint_every_steps"):
       if config.get(name, 0) < 0:
         raise ConfigError(f"--config.{name} must be >= 0, got {config.get(name)}")
     for name in ("log_every_steps", "sample_every_epochs"):

@@ -5,8 +5,10 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
+from gan_jax.models import spectral_norm
 from gan_jax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import SubPixelConvTranspose
 
@@ -215,3 +217,40 @@ def test_bfloat16_dcgan_keeps_float32_parameters_and_is_near_the_float32_model(g
   assert not np.array_equal(flat16, flat32)  # bfloat16 did round something
   cosine = flat16 @ flat32 / (np.linalg.norm(flat16) * np.linalg.norm(flat32))
   assert cosine > 0.99, cosine
+
+
+@pytest.mark.parametrize("layer, x_shape", [(nn.Dense(6), (3, 5)),
+                                            (nn.Conv(4, (3, 3), strides=(2, 2)), (2, 8, 8, 3))])
+def test_spectral_norm_step_equals_flax_spectral_norm(layer, x_shape):
+  """One power-iteration step of gan_jax.models.spectral_norm, from the same u, gives flax's
+  nn.SpectralNorm's normalized kernel (hence its output), new u and sigma."""
+  x = jax.random.normal(jax.random.key(0), x_shape)
+  wrapped = nn.SpectralNorm(layer)
+  variables = wrapped.init(jax.random.key(1), x, update_stats=False)
+  y_flax, updates = wrapped.apply(variables, x, update_stats=True, mutable=["batch_stats"])
+  params, stats = variables["params"]["layer_instance"], updates["batch_stats"]
+  normalized, vectors, sigmas = spectral_norm.normalize(
+      params, {"kernel": variables["batch_stats"]["layer_instance/kernel/u"]})
+  chex.assert_trees_all_close(layer.apply({"params": normalized}, x), y_flax, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(vectors["kernel"], stats["layer_instance/kernel/u"], rtol=1e-5, atol=1e-6)
+  assert float(sigmas["kernel"]) == pytest.approx(float(stats["layer_instance/kernel/sigma"]), rel=1e-5)
+
+
+def test_spectral_norm_power_iteration_finds_the_largest_singular_value():
+  """Repeated steps: sigma -> the largest singular value of the kernel seen as a [kh*kw*in, out]
+  matrix, and the normalized matrix's largest singular value -> 1; biases are left alone."""
+  params = DCGANDiscriminator(features=(8, 16)).init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)), train=False)["params"]
+  params = jax.tree.map(lambda p: 3.0 * p + 0.1, params)  # spectral norms well away from 1, non-zero biases
+  vectors = spectral_norm.init_vectors(params, jax.random.key(1))
+  assert sorted(vectors) == ["conv_0/kernel", "conv_1/kernel", "logit/kernel"]
+  step = jax.jit(spectral_norm.normalize)
+  for _ in range(100):
+    normalized, vectors, sigmas = step(params, vectors)
+  for name, layer in (("conv_1/kernel", "conv_1"), ("logit/kernel", "logit")):
+    matrix = np.asarray(params[layer]["kernel"]).reshape(-1, params[layer]["kernel"].shape[-1])
+    top = np.linalg.svd(matrix, compute_uv=False)[0]
+    assert float(sigmas[name]) == pytest.approx(top, rel=1e-3)
+    scaled = np.asarray(normalized[layer]["kernel"]).reshape(matrix.shape)
+    assert np.linalg.svd(scaled, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-3)
+    assert top > 2.0  # the normalization changed something
+  chex.assert_trees_all_equal(normalized["conv_0"]["bias"], params["conv_0"]["bias"])
