@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import types
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from gan_jax import configs, data, evaluation, experiment, runs, vae
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
-from tests.helpers import run_module, tiny_dcgan_config
+from tests.helpers import one_line_exit_2, run_module, tiny_dcgan_config
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +87,16 @@ def _check_time_to_quality(scored_gan_run):
   assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: --run='mnist'")
 
 
-def _check_evaluate_cli(scored_gan_run, tmp_path):
+def _evaluate_flags(**given):
+  """experiments.evaluate's flags at their defaults, with `given` values (an object evaluate.evaluate reads)."""
+  from absl import flags
+  defaults = {flag.name: flag.default for flag in flags.FLAGS.get_flags_for_module("experiments.evaluate")}
+  assert {"workdir", "samples", "dataset", "num_samples"} <= set(defaults) and set(given) <= set(defaults)
+  return types.SimpleNamespace(**{**defaults, **given})
+
+
+def _check_evaluate_cli(scored_gan_run, tmp_path, capsys):
+  from experiments import evaluate
   workdir, _, _ = scored_gan_run
   result = run_module("experiments.evaluate", f"--workdir={workdir}", "--num_samples=200", "--nomemorization",
                       "--all_checkpoints", *([f"--data_dir={DATA_DIR}"] if DATA_DIR else []))
@@ -95,19 +105,22 @@ def _check_evaluate_cli(scored_gan_run, tmp_path):
   assert [r["step"] for r in by_step["records"]] == [2, 4]
   assert by_step["baseline"]["fid"] < by_step["records"][0]["fid"]
   assert (workdir / "fid_by_epoch.png").stat().st_size > 0
-  bad = run_module("experiments.evaluate", f"--workdir={workdir}", f"--samples={tmp_path / 'none.npz'}")
-  assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
-  missing = run_module("experiments.evaluate", f"--samples={tmp_path / 'none.npz'}", "--dataset=mnist")
-  assert missing.returncode == 2 and "not found" in missing.stderr and not list(tmp_path.glob("*.json"))
+  # The errors in this process (their way through the command line: time_to_quality's above).
+  line = one_line_exit_2(capsys, lambda: evaluate.evaluate(_evaluate_flags(workdir=str(workdir),
+                                                                           samples=str(tmp_path / "none.npz"))))
+  assert line == "error: pass exactly one of --workdir=DIR and --samples=FILE.npz"
+  missing = _evaluate_flags(samples=str(tmp_path / "none.npz"), dataset="mnist")
+  assert "not found" in one_line_exit_2(capsys, lambda: evaluate.evaluate(missing))
+  assert not list(tmp_path.glob("*.json"))
 
 
 @pytest.mark.slow
-def test_training_scores_gans_keeps_the_best_checkpoint_and_the_tools_read_the_run(scored_gan_run, tmp_path):
+def test_training_scores_gans_keeps_the_best_checkpoint_and_the_tools_read_the_run(scored_gan_run, tmp_path, capsys):
   """One test over the shared run (xdist would otherwise train it once per worker): the in-training
   scores and best checkpoint, the time-to-quality figure, and experiments.evaluate on every checkpoint."""
   _check_training_scores(scored_gan_run)
   _check_time_to_quality(scored_gan_run)
-  _check_evaluate_cli(scored_gan_run, tmp_path)
+  _check_evaluate_cli(scored_gan_run, tmp_path, capsys)
 
 
 @pytest.mark.slow
