@@ -395,3 +395,62 @@ def plot_fid_against_minutes(panels: dict, path: str, baselines: Optional[dict] 
     ax.legend(fontsize=8)
   fig.tight_layout()
   save_figure(fig, path)
+
+
+def critic_estimate_at_evaluations(records: Sequence[dict], window: int = 5) -> list[tuple[float, float, float]]:
+  """(minutes, mean w1_estimate over the `window` logged steps up to it, FID) at each in-training
+  evaluation of a Wasserstein GAN's metrics.jsonl records ("w1_estimate" every logged step,
+  "test_fid" at evaluations); evaluations before any logged estimate are skipped."""
+  minutes, _ = training_minutes(records)
+  estimates, points = [], []
+  for i, r in enumerate(records):
+    if "w1_estimate" in r:
+      estimates.append(r["w1_estimate"])
+    if "test_fid" in r and estimates and minutes[i] is not None:
+      points.append((minutes[i], float(np.mean(estimates[-window:])), r["test_fid"]))
+  return points
+
+
+def plot_critic_estimate_against_fid(runs: dict, path: str) -> dict:
+  """Does the critic's Wasserstein estimate track sample quality (Arjovsky et al. 2017, Section 4.2)?
+
+  Left: each run's w1_estimate (averaged over the 5 logged steps before each in-training
+  evaluation) and its FID, against training minutes (FID dashed, right log axis). Right:
+  the estimate against FID, one point per evaluation, with each run's Spearman rank
+  correlation in the legend.
+
+  Args:
+    runs: {label: metrics.jsonl records of a run with --loss=wasserstein and in-training evaluation}.
+    path: the PNG written (atomically, see save_figure).
+  Returns:
+    {label: Spearman rank correlation of estimate and FID (nan with fewer than 3 evaluations)}.
+  """
+  fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+  fid_axis = left.twinx()
+  correlations = {}
+  for i, (label, records) in enumerate(runs.items()):
+    points = np.array(critic_estimate_at_evaluations(records)).reshape(-1, 3)
+    color = f"C{i}"
+    if len(points) >= 3:
+      ranks = [np.argsort(np.argsort(points[:, k])) for k in (1, 2)]
+      correlations[label] = float(np.corrcoef(*ranks)[0, 1])
+    else:
+      correlations[label] = float("nan")
+    left.plot(points[:, 0], points[:, 1], "o-", color=color, markersize=3, label=f"{label}: W1 estimate")
+    fid_axis.plot(points[:, 0], points[:, 2], "s--", color=color, markersize=3, alpha=0.6)
+    right.plot(points[:, 1], points[:, 2], "o", color=color, markersize=4,
+               label=f"{label} (Spearman {correlations[label]:+.2f})")
+  left.set_xlabel("training minutes")
+  left.set_ylabel("critic's W1 estimate (solid)")
+  fid_axis.set_ylabel("FID (dashed)")
+  if any(len(r) for r in runs.values()):
+    _log_y_axis(fid_axis)
+  left.legend(fontsize=8, loc="upper right")
+  right.set_xlabel("critic's W1 estimate")
+  right.set_ylabel("FID")
+  _log_y_axis(right)
+  right.grid(alpha=0.3)
+  right.legend(fontsize=8)
+  fig.tight_layout()
+  save_figure(fig, path)
+  return correlations
