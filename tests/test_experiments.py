@@ -57,12 +57,9 @@ def test_sample_export(run_dir, tmp_path):
   images = np.load(out)["images"]
   assert images.shape == (10, 28, 28) and images.dtype == np.uint8
   assert images.std() > 0
-  again = tmp_path / "again.npz"
-  assert run_module("experiments.sample", f"--workdir={run_dir}", "--num_samples=10", f"--out={again}",
-                    "--seed=3").returncode == 0
-  np.testing.assert_array_equal(np.load(again)["images"], images)
-  # The images evaluate scores for --seed=3 (gan_jax.runs.generate_samples): the same, and
-  # the first 10 of any larger draw (z comes in fixed blocks of sampling.LATENT_BLOCK rows).
+  # The images evaluate scores for --seed=3 (gan_jax.runs.generate_samples): the same, drawn again here
+  # (so the command gives the same file when rerun), and the first 10 of any larger draw (z comes in
+  # fixed blocks of sampling.LATENT_BLOCK rows).
   from gan_jax import runs
   run = runs.load_run(str(run_dir))
   assert run.kind == "gan"
