@@ -56,6 +56,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       accelerator="auto",
       parallelism="sharding",
       sample_every_epochs=1,
+      figures=True,             # False: no figures (a sweep's runs); metrics, TensorBoard scalars and checkpoints as ever
       log_every_steps=10,
       checkpoint_every_steps=500,
       keep_checkpoints=3,
@@ -144,7 +145,7 @@ def vae() -> ml_collections.ConfigDict:
       model_kind="vae", dataset="mnist", data_dir="", data_source="idx", latent_dim=2, encoder_features=(512, 256), decoder_features=(256, 512),
       posterior="diagonal", binarize=False, optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=50, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
-      sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
+      sample_every_epochs=1, figures=True, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
       show_progress=True, nan_policy="stop"))
 
 
@@ -155,5 +156,5 @@ def autoencoder() -> ml_collections.ConfigDict:
       recon_loss="l2", corruption="none", corruption_level=0.3, tied_weights=False, kmeans_examples=10000,
       optimizer="adam", learning_rate=1e-3, b1=0.9, b2=0.999, momentum=0.9,
       batch_size=128, num_epochs=20, max_steps=0, seed=0, accelerator="auto", parallelism="sharding",
-      sample_every_epochs=1, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
+      sample_every_epochs=1, figures=True, log_every_steps=50, checkpoint_every_steps=2000, keep_checkpoints=3,
       show_progress=True, nan_policy="stop"))

@@ -26,7 +26,8 @@ from gan_jax.train import (Context, MetricsLog, Model, Schedule, TrainClock, Tra
                            make_train_step, train_loop)
 
 # Fields that may change between a run and its resumption.
-RESUMABLE_FIELDS = ("num_epochs", "max_steps", "max_train_minutes", "accelerator", "parallelism", "sample_every_epochs",
+RESUMABLE_FIELDS = ("num_epochs", "max_steps", "max_train_minutes", "figures", "accelerator", "parallelism",
+                    "sample_every_epochs",
                     "checkpoint_every_steps", "keep_checkpoints", "log_every_steps", "data_dir", "show_progress",
                     "eval_every_epochs", "eval_every_steps", "eval_samples", "recipe", "conv_gradients",
                     "nan_policy")
@@ -100,7 +101,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   checkpoint_every_steps, keep_checkpoints, show_progress (the cadences: see
   `gan_jax.train.Schedule`).
   Writes config.json, metrics.jsonl (mirrored to TensorBoard event files in
-  tensorboard/), checkpoints/ and the model's figures.
+  tensorboard/), checkpoints/ and the model's figures (none with config.figures=False).
 
   SIGTERM or SIGINT (see gan_jax.preemption) ends the run after the current step
   with a checkpoint of that step; rerunning the same command resumes from it.
@@ -126,6 +127,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   if os.path.isdir(workdir):
     check_same_run(workdir, config)
   is_writer = jax.process_index() == 0
+  draws = is_writer and config.get("figures", True)  # config.figures=False: a run without figures
   metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"),
                           tensorboard_dir=os.path.join(workdir, "tensorboard") if is_writer else None)
   model = build(Context(config, workdir, dp, images, metrics_log, schedule))
@@ -192,7 +194,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     if model.evaluate is not None and schedule.evaluation_due(step):
       jax.block_until_ready(device_state)
       evaluate(step, dp.get_state(device_state))
-    if is_writer and schedule.figures_due(step):
+    if draws and schedule.figures_due(step):
       jax.block_until_ready(device_state)
       with clock.paused():
         model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
@@ -224,9 +226,10 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     final_epoch = math.ceil(step / schedule.steps_per_epoch)
     if not schedule.evaluation_due(step):  # the final state is always scored
       evaluate(step, host_state)
-    if not schedule.figures_due(step):
+    if draws and not schedule.figures_due(step):
       model.epoch_figures(final_epoch, host_state)
-    model.final_figures(final_epoch, host_state)
+    if draws:
+      model.final_figures(final_epoch, host_state)
   metrics_log.close()
   records = metrics_log.read()
   result = {"steps": step, "epochs": step / schedule.steps_per_epoch, "metrics": records[-1] if records else {}}

@@ -11,6 +11,7 @@
 3. The ring of 8 Gaussians: every toy.RING_VARIANTS entry, 3 seeds (experiments.toy --noone_d), one
    process per variant.
 
+The same driver ran the Fashion-MNIST part on the 2-core CPU (results/README.md gives the command).
 Training jobs still running at --deadline_s get SIGTERM (they save and stop; the summary says
 so). Copies each run's small files (metrics, configs, scores, figures, the milestone sample
 grids) to --out, and writes --out/summary.json. Every job shares one GPU and 16 CPU cores with
@@ -82,6 +83,7 @@ def main():
   parser.add_argument("--mlp_seeds", default="0,1")
   parser.add_argument("--eval_samples", type=int, default=10000, help="samples experiments.evaluate scores")
   parser.add_argument("--ring_seeds", type=int, default=3)
+  parser.add_argument("--ring_variants", default=",".join(RING_VARIANTS), help="'' for none")
   args = parser.parse_args()
   t0 = time.time()
   os.makedirs(args.out, exist_ok=True)
@@ -89,7 +91,7 @@ def main():
             "--config.checkpoint_every_steps=0"] + args.extra.split()
   jobs = [start(f"ring_{variant}", ["experiments.toy", "--noone_d", f"--ring_steps={args.ring_steps}",
                                     f"--seeds={args.ring_seeds}", f"--ring_variants={variant}"], args.workroot)
-          for variant in RING_VARIANTS]
+          for variant in args.ring_variants.split(",") if variant]
   for seed in [int(s) for s in args.mlp_seeds.split(",") if s]:
     for dropout in (0.3, 0.0):
       jobs.append(start(f"mlp_dropout{dropout:g}_seed{seed}",

@@ -18,12 +18,14 @@ from tests.conftest import DATA_DIR, JIT_CACHE_DIR, REPO, SHARED_DATA, TEST_XLA_
 
 
 def tiny_dcgan_config(**overrides) -> ml_collections.ConfigDict:
-  """The TF-tutorial DCGAN config with narrow layers, a small batch and the default (fast) convolution
-  gradients: seconds per test on CPU."""
+  """The TF-tutorial DCGAN config with narrow layers, a small batch, the default (fast) convolution
+  gradients and no figures (about 3 s of matplotlib and compilation per run; tests of the figures
+  pass figures=True): seconds per test on CPU."""
   config = configs.dcgan("tf_tutorial")
   config.update(dict(generator_features=(16, 8, 8), discriminator_features=(8, 16), batch_size=16,
                      conv_gradients="fast",
-                     data_dir=DATA_DIR, log_every_steps=1, show_progress=False, checkpoint_every_steps=2))
+                     data_dir=DATA_DIR, log_every_steps=1, show_progress=False, checkpoint_every_steps=2,
+                     figures=False))
   config.update(overrides)
   return config
 

@@ -48,7 +48,7 @@ def test_score_samples_rejects_bad_samples(reference):
 def scored_gan_run(tmp_path_factory):
   """A tiny DCGAN scored every 2 steps while it trains 4: (workdir, its "test_fid" records, what it printed)."""
   workdir = tmp_path_factory.mktemp("scored") / "gan"
-  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100)
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100, figures=True)
   printed = io.StringIO()
   with contextlib.redirect_stdout(printed):
     experiment.train(config, str(workdir))
@@ -142,7 +142,7 @@ def test_samples_file_cli(tmp_path, reference):
 @pytest.mark.slow
 def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
   config = configs.vae()
-  config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4,
+  config.update(dict(data_dir=DATA_DIR, batch_size=64, max_steps=30, show_progress=False, latent_dim=4, figures=False,
                      encoder_features=(64, 32), decoder_features=(32, 64), binarize=True))
   experiment.train(config, str(tmp_path / "vae"))
   run = runs.load_run(str(tmp_path / "vae"))

@@ -57,8 +57,8 @@ def test_resumed_run_equals_uninterrupted_run(four_steps, tmp_path):
 def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(tmp_path):
   """Every logged metric reaches TensorBoard at its step; the epoch grids arrive as images; a resumed
   run purges the steps it redoes, so no step appears twice."""
-  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=0)
-  experiment.train(tiny_dcgan_config(max_steps=2), str(tmp_path))
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=0, figures=True)
+  experiment.train(tiny_dcgan_config(max_steps=2, figures=True), str(tmp_path))
   experiment.train(config, str(tmp_path))  # resumes from step 2
   scalars, images = read_tensorboard(tmp_path / "tensorboard")
   logged = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
@@ -66,6 +66,24 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
     assert [step for step, _ in scalars[name]] == [1, 2, 3, 4], name
     np.testing.assert_allclose([v for _, v in scalars[name]], [r[name] for r in logged], rtol=1e-6)
   assert images == {"samples_fixed_z": [2, 4]}  # each sitting's last (partial) epoch grid
+
+
+def test_training_time_budget_ends_the_run_as_complete(four_steps, tmp_path, capsys):
+  """--max_train_minutes: a budget spent at the first step ends the run there with its final
+  checkpoint, scores and figures, as a complete run ends; a rerun has nothing left to do."""
+  workdir, _ = four_steps
+  config = tiny_dcgan_config(max_steps=4, max_train_minutes=1e-6, figures=True)  # the four_steps program: compiled already
+  result = experiment.train(config, str(tmp_path))
+  assert result["steps"] == 1 and "stopped_by" not in result
+  assert "training-time budget of 1e-06 min was spent at step 1" in capsys.readouterr().out
+  assert ckpt.Checkpointer(str(tmp_path)).latest_step() == 1
+  assert os.path.exists(tmp_path / "samples_progress.png") and os.path.exists(tmp_path / "interpolation.png")
+  # The first step is the uninterrupted run's first step.
+  first = lambda d: {k: v for k, v in MetricsLog(os.path.join(d, "metrics.jsonl")).read()[0].items()
+                     if k not in ("images_per_sec", "time", "train_seconds")}
+  assert first(str(tmp_path)) == first(workdir)
+  assert experiment.train(config, str(tmp_path))["steps"] == 1  # the budget is spent: no more steps
+  assert ckpt.Checkpointer(str(tmp_path)).latest_step() == 1
 
 
 @pytest.mark.slow
@@ -104,7 +122,8 @@ def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
     dict(arch="mlp", loss="least_squares", ls_coding="pearson"),
 ])
 def test_mlp_gan_variants_train_on_real_mnist(tmp_path, overrides):
-  config = tiny_dcgan_config(max_steps=3, generator_features=(32, 32), discriminator_features=(32, 16), **overrides)
+  config = tiny_dcgan_config(max_steps=3, generator_features=(32, 32), discriminator_features=(32, 16), figures=True,
+                             **overrides)
   experiment.train(config, str(tmp_path))
   records = MetricsLog(str(tmp_path / "metrics.jsonl")).read()
   assert [r["step"] for r in records] == [1, 2, 3]

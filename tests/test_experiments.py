@@ -113,7 +113,7 @@ def test_sigterm_and_sigint_save_at_the_current_step_and_the_rerun_ends_bitwise_
   import chex
   from tests.helpers import start_module
   data_args = [f"--data_dir={DATA_DIR}"] if DATA_DIR else []
-  args = [*data_args, *TINY, "--max_steps=150", "--config.checkpoint_every_steps=1000", "--config.sample_every_epochs=1"]
+  args = [*data_args, *TINY, "--max_steps=150", "--config.checkpoint_every_steps=1000", "--config.figures=false"]
   stopped, metrics = tmp_path / "stopped", tmp_path / "stopped" / "metrics.jsonl"
   reached = 0
   for signal_name in ("SIGTERM", "SIGINT"):

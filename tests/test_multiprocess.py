@@ -46,7 +46,7 @@ def _newest_params(workdir):
 def test_two_processes_of_two_devices_train_like_one_process_of_four(name, tmp_path, monkeypatch):
   make_config, overrides = MODELS[name]
   common = {**overrides, "max_steps": STEPS, "log_every_steps": 1, "checkpoint_every_steps": 2,
-            "show_progress": False, "data_dir": DATA_DIR}
+            "show_progress": False, "data_dir": DATA_DIR, "figures": False}
   two = tmp_path / "two_processes"
   launched = subprocess.run(
       ["bash", "scripts/launch_local.sh", "2", f"experiments.{name}", f"--workdir={two}", *_flags(common)],

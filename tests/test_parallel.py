@@ -42,7 +42,9 @@ def _run_steps(config, dp, batches):
 # under pmap.
 SGD = dict(optimizer="sgd_momentum", learning_rate=0.1)
 VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
-            "fast_layers": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1),
+            # with spectral normalization (its vectors are compared as batch_stats) and instance noise
+            "fast_layers_sn_noise": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1, spectral_norm=True,
+                                         instance_noise=0.2, instance_noise_steps=2),
             "d_batch_norm_reuse_fake": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True, **SGD),
             "bfloat16": dict(precision="bfloat16", **SGD),
             "wgan_gp": dict(loss="wasserstein", critic_regularizer="gradient_penalty", d_dropout=0.0,

@@ -50,3 +50,14 @@ def test_wgan_gp_critic_estimates_the_wasserstein_distance_of_two_gaussians():
   assert r["w1"] == 2.0 and r["penalized_optimum"] == pytest.approx(2.2)
   assert abs(r["estimate"] - r["penalized_optimum"]) <= 0.05
   assert abs(r["estimate"] - r["w1"]) <= 0.125 * r["w1"]
+
+
+@pytest.mark.parametrize("variant", ["wgan", "non_saturating_sn"])
+def test_ring_variants_train_with_their_cures(variant):
+  """The clipped critic (RMSProp, 5 critic steps) and the spectrally normalized D train on the ring;
+  an unknown variant is a KeyError and experiments.toy refuses it in one line."""
+  r = toy.train_ring(variant, num_steps=20, snapshots=(10,), num_samples=100)
+  assert sorted(r["samples"]) == [10, 20] and r["samples"][20].shape == (100, 2)
+  assert np.all(np.isfinite(r["samples"][20])) and 0 <= r["coverage"]["modes_covered"] <= 8
+  with pytest.raises(KeyError):
+    toy.train_ring("wgan_sn", num_steps=10)
