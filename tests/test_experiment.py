@@ -68,6 +68,7 @@ def test_runs_write_tensorboard_events_with_the_logged_scalars_and_sample_grids(
   assert images == {"samples_fixed_z": [2, 4]}  # each sitting's last (partial) epoch grid
 
 
+@pytest.mark.slow
 def test_training_time_budget_ends_the_run_as_complete(four_steps, tmp_path, capsys):
   """--max_train_minutes: a budget spent at the first step ends the run there with its final
   checkpoint, scores and figures, as a complete run ends; a rerun has nothing left to do."""

@@ -52,6 +52,7 @@ def test_wgan_gp_critic_estimates_the_wasserstein_distance_of_two_gaussians():
   assert abs(r["estimate"] - r["w1"]) <= 0.125 * r["w1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["wgan", "non_saturating_sn"])
 def test_ring_variants_train_with_their_cures(variant):
   """The clipped critic (RMSProp, 5 critic steps) and the spectrally normalized D train on the ring;
