@@ -118,15 +118,15 @@ class JaxWorker:
     from gan_jax import data, experiment, gan_run, parallel, vae
     from gan_jax.train import Context, MetricsLog, Schedule
     config = case_config(name, batch_size, device)
-    images, _ = data.load(config.dataset, "train", data_dir=data_dir)
+    images, labels = data.load(config.dataset, "train", data_dir=data_dir)
     dp = parallel.DataParallel(config.parallelism, parallel.resolve_accelerator(config.accelerator))
     tmp = tempfile.mkdtemp(prefix="gan_jax_bench_")
     schedule = Schedule.from_config(config, len(images))
-    ctx = Context(config, tmp, dp, images, MetricsLog(os.path.join(tmp, "metrics.jsonl")), schedule)
+    ctx = Context(config, tmp, dp, images, labels, MetricsLog(os.path.join(tmp, "metrics.jsonl")), schedule)
     model = (vae if name == "vae" else gan_run).build_model(ctx)
     state = dp.put_state(model.init_state())
     step = experiment.compiled_train_step(model, dp)
-    get_batch = experiment.batch_feeder(model, images, schedule, config.seed)
+    get_batch = experiment.batch_feeder(model, images, labels, schedule, config.seed)
     try:
       cost = step.lower(state, dp.put_batch(get_batch(0))).compile().cost_analysis()
       cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -191,7 +191,7 @@ class TorchWorker:
     from benchmarks import torch_models
     from gan_jax import data
     config = case_config(name, batch_size, device)
-    images, _ = data.load(config.dataset, "train", data_dir=data_dir)
+    images, labels = data.load(config.dataset, "train", data_dir=data_dir)
     to_range = data.to_unit_range if name == "vae" else data.to_gan_range
     step = torch_models.VAEStep(config, dev) if name == "vae" else torch_models.GanStep(config, dev)
     rng = np.random.default_rng(config.seed)

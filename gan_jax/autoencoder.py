@@ -196,6 +196,6 @@ def build_model(ctx: Context) -> Model:
       init_state=lambda: init_state(config, encoder, decoder, optimizers),
       phases=[autoencoder_phase(config, encoder, decoder)],
       optimizers=optimizers,
-      make_batch=lambda images: {"x": data.to_unit_range(images)},
+      make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(state.params, test_images))

@@ -28,6 +28,7 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       precision="float32",      # float32, or bfloat16: bf16 operands of convolutions and matrix products, float32 elsewhere
       reuse_fake=False,         # True: G's update reuses the last D update's fake batch (one G forward per step; see gan_phases)
       loss="non_saturating",    # minimax, non_saturating, least_squares or wasserstein
+      conditioning="",          # "" (unconditional), cgan (G(z, y), D(x, y)) or acgan (G(z, y), D classifies too)
       critic_regularizer="",    # D's Lipschitz constraint: "" (none), clip (WGAN) or gradient_penalty (WGAN-GP)
       clip_value=0.01,          # clip: D's parameters stay in [-clip_value, clip_value] (Arjovsky et al. 2017: 0.01)
       gp_weight=10.0,           # gradient_penalty: its weight lambda (Gulrajani et al. 2017: 10)

@@ -76,7 +76,7 @@ def compiled_train_step(model: Model, dp: parallel.DataParallel,
                                  skip_nonfinite=nan_policy == "skip_step"))
 
 
-def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int,
+def batch_feeder(model: Model, images: np.ndarray, labels: np.ndarray, schedule: Schedule, seed: int,
                  rows: slice = slice(None)) -> Callable[[int], Any]:
   """step -> the host batch of that step: a fresh permutation of the training images every
   epoch, from the seed's DATA_ORDER stream; only the global batch's `rows` (this process's
@@ -89,7 +89,7 @@ def batch_feeder(model: Model, images: np.ndarray, schedule: Schedule, seed: int
 
   def get_batch(step: int) -> Any:
     idx = epoch_indices(step // schedule.steps_per_epoch)[step % schedule.steps_per_epoch]
-    return model.make_batch(images[idx[rows]])
+    return model.make_batch(images[idx[rows]], labels[idx[rows]])
   return get_batch
 
 
@@ -118,8 +118,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   devices = parallel.resolve_accelerator(config.accelerator)
   dp = parallel.DataParallel(config.parallelism, devices)
   dp.check_batch_size(config.batch_size)
-  images, _ = data.load(config.dataset, "train", data_dir=config.data_dir or None,
-                        source=config.get("data_source", "idx"))
+  images, labels = data.load(config.dataset, "train", data_dir=config.data_dir or None,
+                             source=config.get("data_source", "idx"))
   schedule = Schedule.from_config(config, len(images))
   nan_policy = config.get("nan_policy", "stop")
   if nan_policy not in NAN_POLICIES:
@@ -130,7 +130,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
   draws = is_writer and config.get("figures", True)  # config.figures=False: a run without figures
   metrics_log = MetricsLog(os.path.join(workdir, "metrics.jsonl"),
                           tensorboard_dir=os.path.join(workdir, "tensorboard") if is_writer else None)
-  model = build(Context(config, workdir, dp, images, metrics_log, schedule))
+  model = build(Context(config, workdir, dp, images, labels, metrics_log, schedule))
 
   state = model.init_state()
   files.make_writable_dir(workdir)  # the first write of the run: everything before it only read and checked
@@ -152,7 +152,7 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     schedule = schedule._replace(num_steps=start_step)
 
   train_step = compiled_train_step(model, dp, nan_policy)
-  get_batch = batch_feeder(model, images, schedule, config.seed, dp.local_rows(schedule.examples_per_step))
+  get_batch = batch_feeder(model, images, labels, schedule, config.seed, dp.local_rows(schedule.examples_per_step))
 
   def evaluate(step: int, host_state: TrainState) -> None:
     if model.evaluate is not None and is_writer:

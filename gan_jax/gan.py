@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from gan_jax import data, losses, parallel, rng, sampling
+from gan_jax import data, losses, models, parallel, rng, sampling
 from gan_jax.errors import ConfigError
 from gan_jax.models import spectral_norm
 from gan_jax.parallel import Collective
@@ -31,9 +31,18 @@ def sample_latent(key: jax.Array, batch_size: int, latent_dim: int, collective: 
   return jax.vmap(lambda k: jax.random.normal(k, (latent_dim,)))(example_keys(key, batch_size, collective))
 
 
+def sample_labels(key: jax.Array, batch_size: int, num_classes: int,
+                  collective: Collective = parallel.SINGLE_DEVICE) -> jax.Array:
+  """Class labels y ~ Uniform{0, ..., num_classes - 1}, [batch_size] int32, drawn per example of the global batch."""
+  return jax.vmap(lambda k: jax.random.randint(k, (), 0, num_classes))(example_keys(key, batch_size, collective))
+
+
 def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax.Array, key: jax.Array,
-                 collective: Collective = parallel.SINGLE_DEVICE) -> tuple[jax.Array, Any]:
-  """D's logits [B] on x [B, ...] in train mode, and D's updated BatchNorm statistics.
+                 collective: Collective = parallel.SINGLE_DEVICE, labels: Any = None) -> tuple[Any, Any]:
+  """D's output on x [B, ...] in train mode, and D's updated BatchNorm statistics.
+
+  The output is D's: logits [B], or (logits, class_logits [B, C]) for an AC-GAN D.
+  labels: [B] int32 for a class-conditional D(x, y) (CGAN), else None.
 
   Without BatchNorm (batch_stats == {}), each example gets its own dropout key, so
   the masks are independent of the device count (see `gan_jax.train.example_keys`):
@@ -42,24 +51,39 @@ def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax
   under `vmap`. With BatchNorm, D is applied to the whole
   batch (its statistics couple the examples) with the key's one dropout stream.
   """
+  given = {} if labels is None else {"labels": labels}
   if batch_stats:
-    logits, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
-                                          rngs={"dropout": key}, mutable=["batch_stats"])
-    return logits, updates["batch_stats"]
+    out, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
+                                       rngs={"dropout": key}, mutable=["batch_stats"], **given)
+    return out, updates["batch_stats"]
   if getattr(discriminator, "conv_gradients", "autodiff") == "fast":
     # gan_jax.models.conv's custom gradients want the whole batch (under vmap its weight
     # gradient would be formed per example); D draws per-example dropout masks itself.
     keys = example_keys(key, x.shape[0], collective)
-    return discriminator.apply({"params": params}, x, train=True, example_keys=keys), {}
+    return discriminator.apply({"params": params}, x, train=True, example_keys=keys, **given), {}
 
-  def one(x_i, key_i):
-    return discriminator.apply({"params": params}, x_i[None], train=True, rngs={"dropout": key_i})[0]
-  return jax.vmap(one)(x, example_keys(key, x.shape[0], collective)), {}
+  def one(x_i, key_i, given_i):
+    out = discriminator.apply({"params": params}, x_i[None], train=True, rngs={"dropout": key_i},
+                              **jax.tree.map(lambda y: y[None], given_i))
+    return jax.tree.map(lambda o: o[0], out)
+  return jax.vmap(one)(x, example_keys(key, x.shape[0], collective), given), {}
 
 
-def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array) -> tuple[jax.Array, Any]:
+def split_discriminator_output(out: Any) -> tuple[jax.Array, Any]:
+  """(logits [B], class_logits [B, C] or None) from D's output (see `discriminate`)."""
+  return out if isinstance(out, tuple) else (out, None)
+
+
+def _class_loss(class_logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """The AC-GAN class term: mean cross-entropy -log P(C = y | x) (Odena et al. 2017, eq. 2's L_C, negated)."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+
+def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array,
+                    labels: Any = None) -> tuple[jax.Array, Any]:
+  given = {} if labels is None else {"labels": labels}
   x_fake, updates = generator.apply({"params": params, "batch_stats": batch_stats}, z, train=True,
-                                    mutable=["batch_stats"])
+                                    mutable=["batch_stats"], **given)
   return x_fake, updates["batch_stats"]
 
 
@@ -108,7 +132,7 @@ def add_instance_noise(x: jax.Array, std: jax.Array, key: jax.Array, collective:
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
                loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False,
                gradient_penalty: float = 0.0, spectral_norm_d: bool = False, instance_noise: float = 0.0,
-               instance_noise_steps: int = 0) -> list[Phase]:
+               instance_noise_steps: int = 0, conditioning: str = "", num_classes: int = 10) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
@@ -148,6 +172,12 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       every image D sees, real or generated, in every phase (`add_instance_noise`).
     instance_noise_steps: the noise's std falls linearly to 0 over this many train
       steps (`instance_noise_std`); 0 keeps it constant.
+    conditioning: "" (none); "cgan": G(z, y) and D(x, y) (Mirza & Osindero 2014), real images
+      with their labels batch["y"] [B, k_d_steps], generated ones with labels drawn uniformly
+      per example; "acgan": G(z, y) and a D with an auxiliary classifier (Odena et al. 2017):
+      both players add the class cross-entropy on real (D) and generated (D and G) images, the
+      L_C of the paper's eqs. 2-3 (metrics d_class_loss, d_class_accuracy on real images).
+    num_classes: labels are 0 .. num_classes - 1.
   Raises:
     ConfigError: k_d_steps < 1, or a negative instance_noise or instance_noise_steps.
   """
@@ -165,6 +195,17 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     d_params, vectors, sigmas = spectral_norm.normalize(params["discriminator"], batch_stats[SPECTRAL_NORM_GROUP])
     return d_params, {SPECTRAL_NORM_GROUP: vectors}, {"d_sigma_max": jnp.max(jnp.stack(list(sigmas.values())))}
 
+  if conditioning not in ("", "cgan", "acgan"):
+    raise ConfigError(f"unknown conditioning {conditioning!r}; choose cgan or acgan (or '' for none)")
+
+  def labels_of(batch, i, key, batch_size, collective):
+    """(the real images' labels of D update i (None in the G phase), the generated images' labels
+    drawn per example from a stream of their own); (None, None) for an unconditional GAN."""
+    if not conditioning:
+      return None, None
+    y_fake = sample_labels(jax.random.fold_in(key, LABEL_STREAM), batch_size, num_classes, collective)
+    return (None if i is None else batch["y"][:, i]), y_fake
+
   def noisy(x, key, step, collective):
     if not instance_noise:
       return x, {}
@@ -179,8 +220,9 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       x_real = batch["x"][:, i]
       z_key, real_key, fake_key = jax.random.split(key, 3)
       z = sample_latent(z_key, x_real.shape[0], latent_dim, collective)
+      y_real, y_fake = labels_of(batch, i, key, x_real.shape[0], collective)
       # G's running statistics are updated in the G phase only: once per step.
-      generate_train = lambda g_params: _generate_train(generator, g_params, batch_stats["generator"], z)
+      generate_train = lambda g_params: _generate_train(generator, g_params, batch_stats["generator"], z, y_fake)
       if hands_on:
         x_fake, pullback, g_stats = jax.vjp(generate_train, jax.lax.stop_gradient(params["generator"]), has_aux=True)
       else:
@@ -193,8 +235,11 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       # Real and generated images are two batches (two sets of BatchNorm statistics in D,
       # as in Radford et al.'s code); D's running averages follow the real batches.
       d_stats = batch_stats["discriminator"]
-      real_logits, new_d_stats = discriminate(discriminator, d_params, d_stats, seen_real, real_key, collective)
-      fake_logits, _ = discriminate(discriminator, d_params, d_stats, seen_fake, fake_key, collective)
+      d_labels = (y_real, y_fake) if conditioning == "cgan" else (None, None)
+      real_out, new_d_stats = discriminate(discriminator, d_params, d_stats, seen_real, real_key, collective,
+                                           d_labels[0])
+      fake_out, _ = discriminate(discriminator, d_params, d_stats, seen_fake, fake_key, collective, d_labels[1])
+      (real_logits, real_classes), (fake_logits, fake_classes) = map(split_discriminator_output, (real_out, fake_out))
       d_loss = loss.discriminator(real_logits, fake_logits)
       if new_d_stats:
         updates["discriminator"] = new_d_stats
@@ -202,16 +247,23 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
                      d_fake=jnp.mean(loss.d_output(fake_logits)))
       if loss.name == "wasserstein":
         metrics["w1_estimate"] = metrics["d_real"] - metrics["d_fake"]
+      if conditioning == "acgan":
+        metrics["d_class_loss"] = _class_loss(real_classes, y_real) + _class_loss(fake_classes, y_fake)
+        metrics["d_class_accuracy"] = jnp.mean(jnp.argmax(real_classes, -1) == y_real)
+        d_loss = d_loss + metrics["d_class_loss"]
       if gradient_penalty:
         # Streams of their own (fold_in), so that the other draws are those of a run without it.
         eps_key, dropout_key = jax.random.split(jax.random.fold_in(key, GRADIENT_PENALTY_STREAM))
         eps = jax.vmap(jax.random.uniform)(example_keys(eps_key, x_real.shape[0], collective))
-        critic = lambda x: discriminate(discriminator, d_params, d_stats, x, dropout_key, collective)[0]
+        # A CGAN critic is scored at the interpolates with the real images' labels.
+        critic = lambda x: split_discriminator_output(
+            discriminate(discriminator, d_params, d_stats, x, dropout_key, collective, d_labels[0])[0])[0]
         metrics["gradient_penalty"] = losses.gradient_penalty(critic, seen_real, seen_fake, eps)
         d_loss = d_loss + gradient_penalty * metrics["gradient_penalty"]
       metrics["d_loss"] = d_loss
       if hands_on:
-        return d_loss, (updates, metrics, {"z": z, "x_fake": x_fake, "pullback": pullback, "g_stats": g_stats})
+        return d_loss, (updates, metrics, {"z": z, "labels": y_fake, "x_fake": x_fake, "pullback": pullback,
+                                           "g_stats": g_stats})
       return d_loss, (updates, metrics)
     return loss_fn
 
@@ -219,21 +271,25 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     z_key, d_key = jax.random.split(key)
     if carry is None:
       z = sample_latent(z_key, batch["x"].shape[0], latent_dim, collective)
-      x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z)
+      y_fake = labels_of(batch, None, key, batch["x"].shape[0], collective)[1]
+      x_fake, new_stats = _generate_train(generator, params["generator"], batch_stats["generator"], z, y_fake)
     else:  # the last D update's G(z), differentiated through its pullback
-      z, new_stats = carry["z"], carry["g_stats"]
+      z, y_fake, new_stats = carry["z"], carry["labels"], carry["g_stats"]
       x_fake = _with_pullback(params["generator"], carry["x_fake"], carry["pullback"])
     seen_fake, _ = noisy(x_fake, d_key, step, collective)
     d_params = d_variables(params, batch_stats)[0]  # the vectors are stepped in D's updates only
-    fake_logits, _ = discriminate(discriminator, d_params, batch_stats["discriminator"], seen_fake, d_key,
-                                  collective)
+    fake_out, _ = discriminate(discriminator, d_params, batch_stats["discriminator"], seen_fake, d_key,
+                               collective, y_fake if conditioning == "cgan" else None)
+    fake_logits, fake_classes = split_discriminator_output(fake_out)
     g_loss = loss.generator(fake_logits)
+    if conditioning == "acgan":
+      g_loss = g_loss + _class_loss(fake_classes, y_fake)
     updates = {"generator": new_stats}
     if "generator_ema" in params:
       # The averaged generator keeps BatchNorm running averages of its own, from the
       # same z: G's would not match the averaged weights.
       _, updates["generator_ema"] = _generate_train(
-          generator, jax.lax.stop_gradient(params["generator_ema"]), batch_stats["generator_ema"], z)
+          generator, jax.lax.stop_gradient(params["generator_ema"]), batch_stats["generator_ema"], z, y_fake)
     return g_loss, (updates, {"g_loss": g_loss})
 
   takes_step = bool(instance_noise)
@@ -243,6 +299,7 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
 
 
 GRADIENT_PENALTY_STREAM = 3  # fold_in index of a D update's key for the penalty's interpolation weights
+LABEL_STREAM = 5  # fold_in index of a phase's key for the labels of its generated images
 INSTANCE_NOISE_STREAM = 4  # fold_in index of the key of D's dropout on a batch, for that batch's instance noise
 SPECTRAL_NORM_GROUP = "spectral_norm"  # the TrainState.batch_stats entry of D's power-iteration vectors
 CRITIC_REGULARIZERS = ("", "clip", "gradient_penalty")
@@ -299,7 +356,8 @@ def phases_for(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
                     loss=gan_loss(config), reuse_fake=config.get("reuse_fake", False), gradient_penalty=penalty,
                     spectral_norm_d=config.get("spectral_norm", False),
                     instance_noise=config.get("instance_noise", 0.0),
-                    instance_noise_steps=config.get("instance_noise_steps", 0))
+                    instance_noise_steps=config.get("instance_noise_steps", 0),
+                    conditioning=models.conditioning(config), num_classes=models.NUM_CLASSES)
 
 
 def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module,
@@ -311,11 +369,16 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
     optimizers: from `optimizers_for` (their states start the TrainState's opt_state).
   """
 
+  kind = models.conditioning(config)
+  labels = {"labels": jnp.zeros((2,), jnp.int32)}
+
   @jax.jit  # one compilation instead of one per initializer op
   def initial_variables(key):
     g_key, d_key, run_key = jax.random.split(key, 3)
-    g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False)
-    d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False)
+    g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False,
+                            **(labels if kind else {}))
+    d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False,
+                                **(labels if kind == "cgan" else {}))
     return g_vars, d_vars, run_key
 
   g_vars, d_vars, run_key = initial_variables(rng.key(config.seed, rng.Stream.INIT))
@@ -395,9 +458,11 @@ def fixed_latents(config: ml_collections.ConfigDict, num: int = 64) -> jax.Array
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def generate(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array) -> jax.Array:
-  """x_fake = G(z) in inference mode (BatchNorm running averages): [B, 28, 28, 1] in [-1, 1]."""
-  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False)
+def generate(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array, labels: Any = None) -> jax.Array:
+  """x_fake = G(z) (or G(z, y) with labels [B] int32, for a conditional G) in inference mode
+  (BatchNorm running averages): [B, 28, 28, 1] in [-1, 1]."""
+  given = {} if labels is None else {"labels": labels}
+  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False, **given)
 
 
 def interpolate(z0: jax.Array, z1: jax.Array, num: int, method: str = "linear") -> jax.Array:
@@ -428,14 +493,17 @@ def interpolate(z0: jax.Array, z1: jax.Array, num: int, method: str = "linear") 
 
 
 def samples(generator: nn.Module, params: Any, batch_stats: Any, latent_dim: int, num_samples: int,
-            seed: int = 0) -> np.ndarray:
+            seed: int = 0, num_classes: int = 0, classes: Any = None) -> np.ndarray:
   """G(z) in inference mode (BatchNorm running averages) for the first `num_samples` latents
   z ~ N(0, I) of `seed` (gan_jax.sampling, the path sample, evaluate and in-training scores share).
 
+  Args:
+    num_classes: > 0 for a conditional G: sample i is G(z_i, y_i), y = `sampling.sample_labels`
+      (balanced over `classes`, default all num_classes).
   Returns:
     uint8 [num_samples, 28, 28].
   Raises:
-    ConfigError: num_samples < 1.
+    ConfigError: num_samples < 1, or a class outside 0..num_classes - 1.
   """
-  return sampling.sample_images(lambda z: data.gan_range_to_uint8(generate(generator, params, batch_stats, z)),
-                                latent_dim, num_samples, seed)
+  decode = lambda z, *labels: data.gan_range_to_uint8(generate(generator, params, batch_stats, z, *labels))
+  return sampling.sample_images(decode, latent_dim, num_samples, seed, num_classes, classes)

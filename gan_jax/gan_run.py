@@ -6,15 +6,17 @@ loss curves, in-training scores, and the course's end-of-run figures.
 """
 
 import os
+from typing import Optional
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gan_jax import data, evaluation, files, metrics, plots, rng
-from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate, optimizers_for,
-                         phases_for, samples, sampling_variables)
+from gan_jax import data, evaluation, files, metrics, models, plots, rng
+from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate,
+                         optimizers_for, phases_for, samples, sampling_variables, split_discriminator_output)
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Context, Model, TrainState
 
@@ -23,7 +25,7 @@ MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
 
 def write_course_figures(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module,
                          discriminator: nn.Module, state: TrainState, train_images: np.ndarray,
-                         last_epoch: int, num_images: int = 2000) -> None:
+                         last_epoch: int, num_images: int = 2000, train_labels: Optional[np.ndarray] = None) -> None:
   """The course's pictures of a trained GAN, written to `workdir`.
 
   samples_progress.png: the fixed-z samples of epochs 1, 10, 20, 50, 100 (those
@@ -33,7 +35,11 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   interpolation.png: G along linear and spherical paths between 4 pairs of z.
   nearest_neighbors.png: 8 samples, each beside its 5 nearest training images
     (L2 in pixel space): a generator that memorised would show near-copies.
+  A class-conditional G draws sample i with class i % 10 (an interpolation path keeps its
+  pair's class); a CGAN D sees the training images' labels (`train_labels`).
   """
+  kind = models.conditioning(config)
+  classes = lambda n: (jnp.arange(n) % models.NUM_CLASSES,) if kind else ()
   g_params, g_stats = sampling_variables(state)
   progress = {}
   for epoch in sorted(set(MILESTONE_EPOCHS) | {last_epoch}):
@@ -47,14 +53,17 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   z_key, x_key, pair_key, nn_key = jax.random.split(key, 4)
   loss = gan_loss(config)
   z = jax.random.normal(z_key, (num_images, config.latent_dim))
-  x_fake = generate(generator, g_params, g_stats, z)
-  x_real = data.to_gan_range(train_images[np.asarray(jax.random.choice(
-      x_key, len(train_images), (num_images,), replace=False))])
+  x_fake = generate(generator, g_params, g_stats, z, *classes(num_images))
+  real = np.asarray(jax.random.choice(x_key, len(train_images), (num_images,), replace=False))
+  x_real = data.to_gan_range(train_images[real])
   d_variables = discriminator_variables(state)
-  d_apply = jax.jit(lambda x: loss.d_output(discriminator.apply(d_variables, x,
-                                                                   train=False)))
+  d_apply = jax.jit(lambda x, *y: loss.d_output(split_discriminator_output(discriminator.apply(
+      d_variables, x, train=False, **({"labels": y[0]} if y else {})))[0]))
+  d_labels = lambda y: (jnp.asarray(y, jnp.int32),) if kind == "cgan" else ()
+  d_real = d_apply(x_real, *d_labels(train_labels[real] if kind == "cgan" else None))
+  d_fake = d_apply(x_fake, *d_labels(classes(num_images)[0] if kind == "cgan" else None))
   is_prob = config.loss in ("minimax", "non_saturating")
-  plots.save_histograms({"D(x), real": np.asarray(d_apply(x_real)), "D(G(z)), generated": np.asarray(d_apply(x_fake))},
+  plots.save_histograms({"D(x), real": np.asarray(d_real), "D(G(z)), generated": np.asarray(d_fake)},
                         os.path.join(workdir, "d_histogram.png"),
                         xlabel="D output" + (" (probability of real)" if is_prob else " (raw)"),
                         title=f"D on real and generated images, epoch {last_epoch}", reference=0.5 if is_prob else None)
@@ -63,12 +72,14 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   rows, labels = [], []
   for i, (z0, z1) in enumerate(pairs):
     for method in ("linear", "spherical"):
-      rows.append(np.asarray(generate(generator, g_params, g_stats, interpolate(z0, z1, 10, method))))
+      path_classes = (jnp.full((10,), i % models.NUM_CLASSES, jnp.int32),) if kind else ()
+      rows.append(np.asarray(generate(generator, g_params, g_stats, interpolate(z0, z1, 10, method), *path_classes)))
       labels.append(f"pair {i + 1}\n{method}")
   plots.save_image_rows(rows, labels, os.path.join(workdir, "interpolation.png"),
                         title=f"interpolation in z, epoch {last_epoch}")
 
-  samples = np.asarray(generate(generator, g_params, g_stats, jax.random.normal(nn_key, (8, config.latent_dim))))
+  samples = np.asarray(generate(generator, g_params, g_stats, jax.random.normal(nn_key, (8, config.latent_dim)),
+                                *classes(8)))
   distances, indices = metrics.nearest_neighbors(samples, data.to_gan_range(train_images), k=5)
   rows = [np.concatenate([s[None], data.to_gan_range(train_images[idx])]) for s, idx in zip(samples, indices)]
   labels = [f"G(z) | 5 nearest\nL2 {d[0]:.1f}-{d[-1]:.1f}" for d in distances]
@@ -115,14 +126,22 @@ def build_model(ctx: Context) -> Model:
   eval_generator = build_generator(config)
   optimizers = optimizers_for(config, ctx.schedule.steps_per_epoch)
   k = config.k_d_steps
-  z_fixed = fixed_latents(config)
+  kind = models.conditioning(config)
+  num_classes = models.NUM_CLASSES if kind else 0
+  z_fixed, fixed_classes = fixed_latents(config), ()
+  if kind:  # one row per class, the same 8 z in every row
+    z_fixed = jnp.tile(z_fixed[:8], (num_classes, 1))
+    fixed_classes = (jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), 8),)
 
-  def make_batch(images: np.ndarray) -> dict:
+  def make_batch(images: np.ndarray, labels: np.ndarray) -> dict:
     x = data.to_gan_range(images)
-    return {"x": x.reshape((-1, k) + x.shape[1:])}  # [rows of the batch, k D steps' images, 28, 28, 1]
+    batch = {"x": x.reshape((-1, k) + x.shape[1:])}  # [rows of the batch, k D steps' images, 28, 28, 1]
+    if kind:
+      batch["y"] = labels.astype(np.int32).reshape(-1, k)
+    return batch
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
-    x = generate(eval_generator, *sampling_variables(state), z_fixed)
+    x = generate(eval_generator, *sampling_variables(state), z_fixed, *fixed_classes)
     grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
     plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
     ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
@@ -137,12 +156,13 @@ def build_model(ctx: Context) -> Model:
                                            f"{config.eval_samples} samples against the test split")
 
   def final_figures(epoch: int, state: TrainState) -> None:
-    write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch)
+    write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch,
+                         train_labels=ctx.train_labels)
 
   evaluate = None
   if config.get("eval_every_epochs") or config.get("eval_every_steps"):
     evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
-        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed))
+        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed, num_classes))
 
   return Model(
       init_state=lambda: init_state(config, generator, discriminator, optimizers),

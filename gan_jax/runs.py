@@ -8,13 +8,13 @@ experiments.evaluate.
 
 import json
 import os
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional, Sequence
 
 import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import gan, vae
+from gan_jax import gan, models, sampling, vae
 from gan_jax.errors import CheckpointError, ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Schedule
@@ -99,14 +99,36 @@ def load_run(workdir: str, step: int | None = None) -> Run:
   return Run(kind, config, modules, state, int(state.step))
 
 
-def generate_samples(run: Run, num_samples: int, seed: int = 0) -> np.ndarray:
+def num_classes(run: Run) -> int:
+  """How many classes the run's generator is conditioned on (0: an unconditional model)."""
+  return models.NUM_CLASSES if run.kind == "gan" and models.conditioning(run.config) else 0
+
+
+def sample_labels(run: Run, num_samples: int, classes: Optional[Sequence[int]] = None) -> Optional[np.ndarray]:
+  """The labels `generate_samples` draws a conditional GAN's samples with (int32 [num_samples],
+  balanced over `classes`, default all; see gan_jax.sampling.sample_labels); None for other runs.
+
+  Raises:
+    ConfigError: bad classes, or classes for an unconditional model.
+  """
+  if not num_classes(run):
+    if classes is not None:
+      raise ConfigError("--labels needs a class-conditional run (trained with --conditioning=cgan or acgan)")
+    return None
+  return sampling.sample_labels(num_samples, num_classes(run), classes)
+
+
+def generate_samples(run: Run, num_samples: int, seed: int = 0, classes: Optional[Sequence[int]] = None) -> np.ndarray:
   """The first `num_samples` images of `seed` (gan_jax.sampling): uint8 [num_samples, 28, 28].
 
-  GANs: G(z) in inference mode (`gan_jax.gan.samples`). VAEs: the decoder's
-  Bernoulli means, the grey-value images the model describes (`gan_jax.vae.samples`).
+  GANs: G(z) in inference mode (`gan_jax.gan.samples`); a class-conditional G draws sample
+  i with `sample_labels(run, num_samples, classes)[i]`. VAEs: the decoder's Bernoulli means,
+  the grey-value images the model describes (`gan_jax.vae.samples`).
   Raises:
-    ConfigError: num_samples < 1.
+    ConfigError: num_samples < 1; bad classes (see sample_labels).
   """
+  sample_labels(run, 1, classes)  # checks the classes
   if run.kind == "gan":
-    return gan.samples(run.modules[0], *gan.sampling_variables(run.state), run.config.latent_dim, num_samples, seed)
+    return gan.samples(run.modules[0], *gan.sampling_variables(run.state), run.config.latent_dim, num_samples, seed,
+                       num_classes(run), classes)
   return vae.samples(run.modules[1], run.state.params["decoder"], run.config.latent_dim, num_samples, seed)

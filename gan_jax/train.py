@@ -327,8 +327,9 @@ class Model(NamedTuple):
       from `optimizers`).
     phases: the phases of one train step (built for the run's `Context.dp.collective`).
     optimizers: {name: (optax transformation, groups)}, built once.
-    make_batch: uint8 training images [examples_per_step, 28, 28] -> the batch pytree
-      (leading axis = the global batch, split across devices).
+    make_batch: (uint8 training images [examples_per_step, 28, 28], their int labels
+      [examples_per_step]) -> the batch pytree (leading axis = the global batch, split
+      across devices); only class-conditional models use the labels.
     epoch_figures: (epoch, host state) -> None, when `Schedule.figures_due` (and at the end).
     final_figures: (last epoch, host state) -> None, once at the end.
     evaluate: optional (epoch, host state) -> {name: float} or None, when
@@ -410,6 +411,7 @@ class Context(NamedTuple):
   workdir: str
   dp: DataParallel            # the run's devices (its collective, BatchNorm axis)
   train_images: Any           # uint8 [N, 28, 28], the training split
+  train_labels: Any           # int [N], its labels (class-conditional models' figures use them)
   metrics_log: MetricsLog     # the run's metrics.jsonl and TensorBoard events
   schedule: Schedule
 

@@ -165,7 +165,7 @@ def build_model(ctx: Context) -> Model:
   return Model(
       init_state=lambda: init_state(config, encoder, decoder, optimizers),
       phases=[vae_phase(encoder, decoder, config.get("binarize", False))],
-      optimizers=optimizers, make_batch=lambda images: {"x": data.to_unit_range(images)},
+      optimizers=optimizers, make_batch=lambda images, labels: {"x": data.to_unit_range(images)},
       epoch_figures=epoch_figures, final_figures=final_figures,
       evaluate=lambda epoch, state: evaluate(encoder, decoder, state.params, test_images, seed=config.seed,
                                            binarized=config.get("binarize", False)))

@@ -6,11 +6,28 @@ import flax.linen as nn
 import ml_collections
 
 from gan_jax.errors import ConfigError
+from gan_jax.models.conditional import ConditionalDiscriminator, ConditionalGenerator
 from gan_jax.models.dcgan import CONV_GRADIENTS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import PRECISIONS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHITECTURES = ("dcgan", "mlp")
+# config.conditioning: "" (none), "cgan" (G and D see the label; Mirza & Osindero 2014) or "acgan"
+# (G sees it, D classifies; Odena et al. 2017).
+CONDITIONINGS = ("", "cgan", "acgan")
+NUM_CLASSES = 10
+
+
+def conditioning(config: ml_collections.ConfigDict) -> str:
+  """config.conditioning, checked ("" when absent).
+
+  Raises:
+    ConfigError: an unknown name.
+  """
+  name = config.get("conditioning", "")
+  if name not in CONDITIONINGS:
+    raise ConfigError(f"unknown --conditioning={name!r}; choose cgan or acgan (or '' for none)")
+  return name
 
 
 def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
@@ -37,7 +54,8 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
 
 
 def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
-  """The generator of config.arch ("dcgan" or "mlp").
+  """The generator of config.arch ("dcgan" or "mlp"); with config.conditioning, G(z, y)
+  (`ConditionalGenerator`).
 
   Args:
     config: with arch, generator_features and leaky_relu_slope (empty / None: the
@@ -50,20 +68,28 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
   """
   options = _options(config, "generator_features")
   if config.arch == "dcgan":
-    return DCGANGenerator(conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name, **options)
-  return MLPGenerator(**options)
+    generator = DCGANGenerator(conv_transpose=config.conv_transpose, batch_norm_axis_name=batch_norm_axis_name,
+                               **options)
+  else:
+    generator = MLPGenerator(**options)
+  return ConditionalGenerator(generator, NUM_CLASSES) if conditioning(config) else generator
 
 
 def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
   """The discriminator of config.arch (see build_generator), with dropout config.d_dropout.
 
-  For dcgan, config.d_batch_norm adds BatchNorm (Radford et al. 2016).
+  For dcgan, config.d_batch_norm adds BatchNorm (Radford et al. 2016). config.conditioning
+  "cgan" gives D(x, y) (`ConditionalDiscriminator`); "acgan" gives D an auxiliary classifier
+  head (its output is then (logits, class_logits)).
   Raises:
     ConfigError: unknown arch; d_batch_norm with the mlp arch or with dropout (BatchNorm
       couples the examples of a batch, so D is applied to the whole batch with one
       dropout key, and dropout masks would depend on the device count).
   """
   options = _options(config, "discriminator_features")
+  kind = conditioning(config)
+  if kind == "acgan":
+    options["num_classes"] = NUM_CLASSES
   d_batch_norm = bool(config.get("d_batch_norm", False))
   if d_batch_norm and (config.arch != "dcgan" or config.d_dropout):
     raise ConfigError("--config.d_batch_norm needs --arch=dcgan and --d_dropout=0")
@@ -71,5 +97,7 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
     options["conv_gradients"] = config.get("conv_gradients", "autodiff")  # D only: see gan_jax.models.conv
     if d_batch_norm:
       options.update(batch_norm=True, batch_norm_axis_name=batch_norm_axis_name)
-    return DCGANDiscriminator(dropout_rate=config.d_dropout, **options)
-  return MLPDiscriminator(dropout_rate=config.d_dropout, **options)
+    discriminator = DCGANDiscriminator(dropout_rate=config.d_dropout, **options)
+  else:
+    discriminator = MLPDiscriminator(dropout_rate=config.d_dropout, **options)
+  return ConditionalDiscriminator(discriminator, NUM_CLASSES) if kind == "cgan" else discriminator

@@ -170,6 +170,8 @@ class DCGANDiscriminator(nn.Module):
       sub-pixel input gradient; see gan_jax.models.conv).
     batch_norm_axis_name: as for DCGANGenerator.
     compute_dtype: as for DCGANGenerator (the logit stays float32).
+    num_classes: > 0 adds AC-GAN's auxiliary classifier (Odena et al. 2017): a second dense
+      head on the same features, giving class logits.
   """
   features: Sequence[int] = (64, 128)
   kernel_size: int = 5
@@ -179,9 +181,10 @@ class DCGANDiscriminator(nn.Module):
   conv_gradients: str = "autodiff"
   batch_norm_axis_name: Optional[str] = None
   compute_dtype: Optional[Any] = None
+  num_classes: int = 0
 
   @nn.compact
-  def __call__(self, x: jax.Array, train: bool = True, example_keys: Optional[jax.Array] = None) -> jax.Array:
+  def __call__(self, x: jax.Array, train: bool = True, example_keys: Optional[jax.Array] = None) -> Any:
     """Scores images.
 
     Args:
@@ -190,7 +193,8 @@ class DCGANDiscriminator(nn.Module):
         example_keys[i] (folded with the layer index); else from the "dropout" PRNG stream.
       example_keys: optional [B] typed PRNG keys, one per example (see gan_jax.train.example_keys).
     Returns:
-      logits: [B] float32; D(x) = sigmoid(logits) is the probability that x is real.
+      logits: [B] float32; D(x) = sigmoid(logits) is the probability that x is real; with
+      num_classes > 0, (logits, class_logits [B, num_classes] float32).
     """
     h = x
     for i, f in enumerate(self.features):
@@ -206,4 +210,7 @@ class DCGANDiscriminator(nn.Module):
       else:
         h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
-    return nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
+    logits = nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
+    if not self.num_classes:
+      return logits
+    return logits, nn.Dense(self.num_classes, kernel_init=_KERNEL_INIT, name="classes")(h)
