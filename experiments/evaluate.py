@@ -83,6 +83,12 @@ def _load_samples(path: str) -> np.ndarray:
                     f"write one with python -m experiments.sample") from e
 
 
+def _load_labels(path: str) -> np.ndarray | None:
+  """The `labels` of a conditional model's samples file, or None."""
+  with np.load(path) as archive:
+    return np.asarray(archive["labels"]) if "labels" in archive else None
+
+
 def evaluate_all_checkpoints(f, workdir: str, reference: evaluation.Reference) -> dict:
   """Scores every checkpoint of a GAN or VAE run: {"records": [{"step", "epoch", scores...}]}; draws FID by epoch."""
   config = runs.read_config(workdir)
@@ -121,9 +127,12 @@ def evaluate(f) -> tuple:
   samples = _load_samples(samples_path) if samples_path else None
   start = time.time()
   reference = evaluation.load_reference(dataset, f.data_dir)
+  labels = _load_labels(samples_path) if samples_path else None
   if run is not None:
     samples = runs.generate_samples(run, f.num_samples, f.seed)
-  scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization, swd=f.swd)
+    labels = runs.sample_labels(run, f.num_samples)
+  scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization, swd=f.swd,
+                                    labels=labels)
   result = {"dataset": dataset, "scores": scores, "seed": f.seed}
   if run is not None:
     result.update(workdir=workdir, step=run.step, kind=run.kind)

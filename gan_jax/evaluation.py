@@ -23,7 +23,7 @@ from gan_jax.errors import ConfigError
 # Score names in the order of the printed table; "higher" tells which way is better.
 SCORES = (("fid", "lower"), ("classifier_score", "higher"), ("kid", "lower"), ("precision", "higher"),
           ("recall", "higher"), ("classes_covered", "higher"), ("memorization_ratio", "about 1"),
-          ("one_nn_accuracy", "0.5"), ("swd", "lower"))
+          ("one_nn_accuracy", "0.5"), ("swd", "lower"), ("conditional_accuracy", "higher"))
 # In-training scores use the samples of seed config.seed + 1, the seed
 # `python -m experiments.evaluate --seed=SEED+1` scores the same images with.
 SAMPLE_SEED_OFFSET = 1
@@ -35,6 +35,7 @@ class Reference(NamedTuple):
   net: feature_nets.FeatureNet
   train_images: np.ndarray   # uint8 [60000, 28, 28]
   test_images: np.ndarray    # uint8 [10000, 28, 28]
+  test_labels: np.ndarray    # int [10000]
   test_features: np.ndarray  # float32 [10000, D]
   test_statistics: tuple     # (mean [D], covariance [D, D]) of test_features
   cache: dict                # lazily: "test_train_distances" and "test_radii", float32 [10000] (see the methods)
@@ -60,14 +61,14 @@ def load_reference(dataset: str, data_dir: str | None = None) -> Reference:
   """
   net = feature_nets.load(dataset)
   train_images, _ = data.load(dataset, "train", data_dir=data_dir)
-  test_images, _ = data.load(dataset, "test", data_dir=data_dir)
+  test_images, test_labels = data.load(dataset, "test", data_dir=data_dir)
   test_features, _ = feature_nets.embed(net, test_images)
-  return Reference(dataset, net, train_images, test_images, test_features, metrics.feature_statistics(test_features),
+  return Reference(dataset, net, train_images, test_images, test_labels, test_features, metrics.feature_statistics(test_features),
                    {})
 
 
 def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, memorization: bool = True,
-                  kid_subsets: int = 100, swd: bool = False) -> dict:
+                  kid_subsets: int = 100, swd: bool = False, labels: np.ndarray | None = None) -> dict:
   """Every score of gan_jax.metrics for `samples` against the reference's test split.
 
   Args:
@@ -77,6 +78,9 @@ def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, m
     memorization: also compute the pixel-space memorization score (the slowest part).
     kid_subsets: subsets KID averages over (fewer: faster, larger standard error).
     swd: also compute the sliced Wasserstein distance of pixel patches (metrics.swd).
+    labels: int [N], the classes a conditional model drew the samples for: adds
+      "conditional_accuracy" (how often the domain classifier names the class asked for)
+      and "per_class_fid" ([num classes]: each class's samples against its test images).
   Returns:
     {"num_samples", "fid", "classifier_score", "classifier_score_std", "kid", "kid_stderr",
      "precision", "recall", "classes_covered", "class_kl_to_uniform", "class_histogram" (list),
@@ -106,6 +110,15 @@ def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, m
   if swd:
     scores["swd_levels"] = metrics.swd(samples[:n], reference.test_images[:n], seed=seed)
     scores["swd"] = float(np.mean(scores["swd_levels"]))
+  if labels is not None:
+    labels = np.asarray(labels)
+    if labels.shape != (len(samples),):
+      raise ConfigError(f"labels must be [N] = [{len(samples)}], got {labels.shape}")
+    scores["conditional_accuracy"] = float(np.mean(np.argmax(probs, -1) == labels))
+    scores["per_class_fid"] = [
+        round(metrics.frechet_distance(*metrics.feature_statistics(features[labels == c]),
+                                       *metrics.feature_statistics(reference.test_features[reference.test_labels == c])), 3)
+        if np.sum(labels == c) > 1 else None for c in range(probs.shape[-1])]
   if memorization:
     m = metrics.memorization(samples, reference.train_images, test_distances=reference.test_train_distances())
     scores["memorization_ratio"], scores["memorization_fraction_closer"] = m.ratio, m.fraction_closer
