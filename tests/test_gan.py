@@ -3,10 +3,12 @@
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from gan_jax import checkpoint as ckpt
 from gan_jax import experiment, gan
+from gan_jax import runs
 from gan_jax.train import MetricsLog
 from gan_jax.models import build_discriminator, build_generator
 from tests.helpers import gan_state, tiny_dcgan_config
@@ -80,12 +82,13 @@ def test_wgan_clipped_critic_trains_on_real_mnist_and_its_weights_stay_in_bounds
 
 @pytest.mark.slow
 def test_wgan_gp_with_spectral_norm_and_instance_noise_trains_and_resumes_bitwise(tmp_path):
-  """WGAN-GP with a spectrally normalized critic and annealed instance noise on real MNIST: 4 steps
-  in one sitting equal 2 + 2 resumed (the power-iteration vectors are checkpointed and the noise
-  follows the step), bitwise; the metrics of each cure are logged."""
+  """A class-conditional WGAN-GP (CGAN) with a spectrally normalized critic and annealed instance noise
+  on real MNIST: 4 steps in one sitting equal 2 + 2 resumed (the power-iteration vectors are
+  checkpointed, the noise follows the step, the labels the data order), bitwise; the metrics of each
+  cure are logged; samples of the run are drawn for the classes asked for."""
   config = lambda steps: tiny_dcgan_config(
       max_steps=steps, loss="wasserstein", critic_regularizer="gradient_penalty", d_dropout=0.0, k_d_steps=2,
-      spectral_norm=True, instance_noise=0.3, instance_noise_steps=3, eval_every_epochs=0)
+      spectral_norm=True, instance_noise=0.3, instance_noise_steps=3, eval_every_epochs=0, conditioning="cgan")
   experiment.train(config(4), str(tmp_path / "once"))
   experiment.train(config(2), str(tmp_path / "twice"))
   experiment.train(config(4), str(tmp_path / "twice"))
@@ -95,13 +98,19 @@ def test_wgan_gp_with_spectral_norm_and_instance_noise_trains_and_resumes_bitwis
   chex.assert_trees_all_equal((once.params, once.batch_stats, once.opt_state),
                               (twice.params, twice.batch_stats, twice.opt_state))
   vectors = once.batch_stats[gan.SPECTRAL_NORM_GROUP]
-  assert sorted(vectors) == ["conv_0/kernel", "conv_1/kernel", "logit/kernel"]
-  assert not jnp.allclose(vectors["conv_1/kernel"], template.batch_stats[gan.SPECTRAL_NORM_GROUP]["conv_1/kernel"])
+  assert sorted(vectors) == ["discriminator/conv_0/kernel", "discriminator/conv_1/kernel",
+                             "discriminator/logit/kernel", "label_plane/kernel"]
+  name = "discriminator/conv_1/kernel"
+  assert not jnp.allclose(vectors[name], template.batch_stats[gan.SPECTRAL_NORM_GROUP][name])
   records = MetricsLog(str(tmp_path / "once" / "metrics.jsonl")).read()
   assert [r["instance_noise_std"] for r in records] == pytest.approx([0.3, 0.2, 0.1, 0.0])  # std at steps 0..3
   for r in records:
     assert r["w1_estimate"] == pytest.approx(r["d_real"] - r["d_fake"], abs=1e-5)
     assert r["gradient_penalty"] >= 0 and r["d_sigma_max"] > 0
+  run = runs.load_run(str(tmp_path / "once"))
+  np.testing.assert_array_equal(runs.sample_labels(run, 30, [4, 1]), [4, 1] * 15)
+  images = runs.generate_samples(run, 30, classes=[4, 1])
+  assert images.shape == (30, 28, 28) and not np.array_equal(images[0], runs.generate_samples(run, 1, classes=[1])[0])
 
 
 def test_instance_noise_std_schedule_and_statistics():

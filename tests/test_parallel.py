@@ -42,10 +42,12 @@ def _run_steps(config, dp, batches):
 # under pmap.
 SGD = dict(optimizer="sgd_momentum", learning_rate=0.1)
 VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
-            # with spectral normalization (its vectors are compared as batch_stats) and instance noise
-            "fast_layers_sn_noise": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1, spectral_norm=True,
-                                         instance_noise=0.2, instance_noise_steps=2),
-            "d_batch_norm_reuse_fake": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True, **SGD),
+            # with spectral normalization (its vectors are compared as batch_stats), instance noise and a CGAN's labels
+            "fast_layers_sn_noise_cgan": dict(kernel_size=4, leaky_relu_slope=0.2, label_smoothing=0.1,
+                                              spectral_norm=True, instance_noise=0.2, instance_noise_steps=2,
+                                              conditioning="cgan"),
+            "d_batch_norm_reuse_fake_acgan": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True,
+                                                  conditioning="acgan", **SGD),
             "bfloat16": dict(precision="bfloat16", **SGD),
             "wgan_gp": dict(loss="wasserstein", critic_regularizer="gradient_penalty", d_dropout=0.0,
                             optimizer="sgd_momentum", learning_rate=1e-3)}
@@ -64,8 +66,10 @@ MODES = {variant: {"bfloat16": ("sharding",), "wgan_gp": ("pmap",), "tutorial_au
 def test_data_parallel_step_equals_single_device(variant):
   assert jax.device_count() == 8
   config = tiny_dcgan_config(batch_size=16, **VARIANTS[variant])  # 2 images per device
-  images, _ = data.load("mnist", "train", data_dir=config.data_dir or None)
-  batches = [{"x": data.to_gan_range(images[16 * i:16 * (i + 1)])[:, None]} for i in range(3)]
+  images, labels = data.load("mnist", "train", data_dir=config.data_dir or None)
+  batches = [{"x": data.to_gan_range(images[16 * i:16 * (i + 1)])[:, None],
+              **({"y": labels[16 * i:16 * (i + 1)].astype(np.int32)[:, None]} if config.conditioning else {})}
+             for i in range(3)]
   single = _run_steps(config, None, batches)
   for mode in MODES[variant]:
     multi = _run_steps(config, parallel.DataParallel(mode, jax.devices()), batches)

@@ -29,3 +29,19 @@ def test_a_larger_draw_starts_with_the_smaller_one_at_one_shape():
     sampling.sample_images(_decode, 3, 0, seed=4)
   with pytest.raises(ValueError, match="multiple of"):
     sampling.latent_block(4, 3, 3)
+
+
+def test_conditional_samples_are_balanced_over_the_classes_asked_for():
+  np.testing.assert_array_equal(sampling.sample_labels(12, 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
+  np.testing.assert_array_equal(sampling.sample_labels(5, 10, [3, 5]), [3, 5, 3, 5, 3])
+  for bad in ([], [10], [-1]):
+    with pytest.raises(ConfigError, match="--labels must be classes in 0..9"):
+      sampling.sample_labels(5, 10, bad)
+  seen = []
+
+  def decode(z, labels):
+    seen.append(np.asarray(labels))
+    return np.broadcast_to(np.asarray(labels, np.uint8)[:, None, None], (len(labels), 28, 28))
+  images = sampling.sample_images(decode, 4, 1500, seed=0, num_classes=10, classes=[7, 2])
+  assert [len(s) for s in seen] == [sampling.LATENT_BLOCK] * 2  # one shape: one compilation
+  np.testing.assert_array_equal(images[:, 0, 0], sampling.sample_labels(1500, 10, [7, 2]))
