@@ -111,18 +111,35 @@ def score_samples(samples: np.ndarray, reference: Reference, *, seed: int = 0, m
     scores["swd_levels"] = metrics.swd(samples[:n], reference.test_images[:n], seed=seed)
     scores["swd"] = float(np.mean(scores["swd_levels"]))
   if labels is not None:
-    labels = np.asarray(labels)
-    if labels.shape != (len(samples),):
-      raise ConfigError(f"labels must be [N] = [{len(samples)}], got {labels.shape}")
-    scores["conditional_accuracy"] = float(np.mean(np.argmax(probs, -1) == labels))
-    scores["per_class_fid"] = [
-        round(metrics.frechet_distance(*metrics.feature_statistics(features[labels == c]),
-                                       *metrics.feature_statistics(reference.test_features[reference.test_labels == c])), 3)
-        if np.sum(labels == c) > 1 else None for c in range(probs.shape[-1])]
+    scores.update(conditional_scores(features, probs, labels, reference))
   if memorization:
     m = metrics.memorization(samples, reference.train_images, test_distances=reference.test_train_distances())
     scores["memorization_ratio"], scores["memorization_fraction_closer"] = m.ratio, m.fraction_closer
   return scores
+
+
+def conditional_scores(features: np.ndarray, probs: np.ndarray, labels: np.ndarray, reference: Reference) -> dict:
+  """How well a class-conditional model's samples match the classes they were drawn for.
+
+  Args:
+    features, probs: the domain classifier's features [N, D] and class probabilities [N, C] of the samples.
+    labels: int [N], the classes asked for.
+  Returns:
+    {"conditional_accuracy": fraction of samples the classifier puts in the class asked for,
+     "per_class_fid": [C] FID of each class's samples against that class's test images (None
+     for a class with fewer than 2 samples)}.
+  Raises:
+    ConfigError: labels not of shape [N].
+  """
+  labels = np.asarray(labels)
+  if labels.shape != (len(features),):
+    raise ConfigError(f"labels must be [N] = [{len(features)}], got {labels.shape}")
+  per_class = []
+  for c in range(probs.shape[-1]):
+    real = metrics.feature_statistics(reference.test_features[reference.test_labels == c])
+    per_class.append(round(metrics.frechet_distance(*metrics.feature_statistics(features[labels == c]), *real), 3)
+                     if np.sum(labels == c) > 1 else None)
+  return {"conditional_accuracy": float(np.mean(np.argmax(probs, -1) == labels)), "per_class_fid": per_class}
 
 
 def real_baseline(reference: Reference, num_samples: int = 10000, seed: int = 0, memorization: bool = True,

@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from gan_jax import configs, data, evaluation, experiment, runs, vae
+from gan_jax import configs, data, evaluation, experiment, feature_nets, runs, vae
 from gan_jax.errors import ConfigError
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
@@ -159,17 +159,17 @@ def test_iwae_bound_is_above_the_elbo_and_binarized_training_runs(tmp_path):
   np.testing.assert_array_equal(samples, runs.generate_samples(run, 30, seed=1))
 
 
-@pytest.mark.slow
 def test_conditional_scores_agree_with_true_labels_and_not_with_shuffled_ones(reference):
   """Real test images with their own labels score as a perfect conditional model would (the LeNet's
   accuracy, per-class FIDs near 0); with the labels shuffled, about chance and large per-class FIDs."""
   images, labels = reference.test_images[:2000], reference.test_labels[:2000]
-  right = evaluation.score_samples(images, reference, memorization=False, kid_subsets=5, labels=labels)
+  features, probs = feature_nets.embed(reference.net, images)
+  right = evaluation.conditional_scores(features, probs, labels, reference)
   shuffled = np.random.default_rng(0).permutation(labels)
-  wrong = evaluation.score_samples(images, reference, memorization=False, kid_subsets=5, labels=shuffled)
+  wrong = evaluation.conditional_scores(features, probs, shuffled, reference)
   assert right["conditional_accuracy"] > 0.97 and wrong["conditional_accuracy"] < 0.2
   assert len(right["per_class_fid"]) == 10
   # About 200 images a class: FID's small-sample bias keeps even the right ones above 0 (5-14 measured).
   assert max(right["per_class_fid"]) < 20 and 2 * max(right["per_class_fid"]) < min(wrong["per_class_fid"])
   with pytest.raises(ConfigError, match="labels must be"):
-    evaluation.score_samples(images, reference, memorization=False, labels=labels[:10])
+    evaluation.conditional_scores(features, probs, labels[:10], reference)
