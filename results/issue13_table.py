@@ -21,6 +21,7 @@ from gan_jax import evaluation, plots
 from gan_jax.train import MetricsLog
 
 ROOT = os.path.join(os.path.dirname(__file__), "issue13_gpu")
+FASHION_ROOT = os.path.join(os.path.dirname(__file__), "issue13_cpu_fashion")  # three cures, on the 2-core CPU
 CURES = ("non_saturating", "minimax", "least_squares", "wgan", "wgan_gp", "non_saturating_sn", "non_saturating_noise")
 LABELS = {"non_saturating": "non-saturating (the fast recipe)", "minimax": "minimax",
           "least_squares": "least squares (0-1 codes)", "wgan": "WGAN (clip 0.01, RMSProp 5e-5, 5 critic steps, b64)",
@@ -29,12 +30,12 @@ LABELS = {"non_saturating": "non-saturating (the fast recipe)", "minimax": "mini
           "non-saturating + instance noise (0.1, annealed over 20,000 steps)"}
 
 
-def records(run):
-  return MetricsLog(os.path.join(ROOT, run, "metrics.jsonl")).read()
+def records(run, root=ROOT):
+  return MetricsLog(os.path.join(root, run, "metrics.jsonl")).read()
 
 
-def scores(run):
-  path = os.path.join(ROOT, run, "eval.json")
+def scores(run, root=ROOT):
+  path = os.path.join(root, run, "eval.json")
   return json.load(open(path)) if os.path.exists(path) else None
 
 
@@ -45,9 +46,9 @@ def fid_at(recs, minutes, since_first_step=False):
   return scored[-1]["test_fid"] if scored else float("nan")
 
 
-def dcgan_table(dataset):
-  runs = [c for c in CURES if os.path.isdir(os.path.join(ROOT, f"dcgan_{dataset}_{c}"))]
-  recs = {c: records(f"dcgan_{dataset}_{c}") for c in runs}
+def dcgan_table(dataset, root=ROOT):
+  runs = [c for c in CURES if os.path.isdir(os.path.join(root, f"dcgan_{dataset}_{c}"))]
+  recs = {c: records(f"dcgan_{dataset}_{c}", root) for c in runs}
   done = {c: max(r["train_seconds"] for r in recs[c] if "train_seconds" in r) / 60 for c in runs}
   first = {c: next(r["train_seconds"] for r in recs[c] if "d_loss" in r) / 60 for c in runs}
   common = min(done.values())
@@ -56,7 +57,7 @@ def dcgan_table(dataset):
            f"| FID @ {common_after:.2f} min after the first step | best in-training FID | FID (10k) | KID x1e3 | "
            f"SWD x1e3 | precision | recall | classes |", "|---" * 14 + "|"]
   for c in runs:
-    r, s = recs[c], scores(f"dcgan_{dataset}_{c}")
+    r, s = recs[c], scores(f"dcgan_{dataset}_{c}", root)
     last = [x for x in r if "d_loss" in x][-1]
     best = min(x["test_fid"] for x in r if "test_fid" in x)
     tail = (f"{s['scores']['fid']:.1f} | {s['scores']['kid']:.1f} | {s['scores']['swd']:.1f} | "
@@ -130,11 +131,14 @@ def main():
              os.path.join(ROOT, "mlp_dropout_samples.png"), 4)
   rings = sorted(glob.glob(os.path.join(ROOT, "ring_*", "toy_ring.png")))
   stack_pngs(rings, [os.path.basename(os.path.dirname(p))[5:] for p in rings], os.path.join(ROOT, "ring.png"), 1)
+  fashion, _ = dcgan_table("fashion_mnist", FASHION_ROOT)
   text = ["# Issue 13 on one H100 (results/gpu_issue13.sh; tables by results/issue13_table.py)", "",
           "## DCGAN architecture on MNIST, each cure for the same training-time budget", "", table, "",
           f"Real-vs-real FID of 2,000 training images against the test split: {baseline:.1f}.",
           "Spearman rank correlation of the critic's W1 estimate with FID over training: "
           + ", ".join(f"{k} {v:+.2f}" for k, v in correlations.items()) + ".", "",
+          "## DCGAN architecture on Fashion-MNIST, three cures, 12 training minutes each on the 2-core CPU "
+          "(results/issue13_cpu_fashion/)", "", fashion, "",
           "## Ring of 8 Gaussians, 10,000 steps", "", ring_table(), "",
           "## MLP GAN, D dropout 0.3 against none", "", mlp_table(), ""]
   with open(os.path.join(ROOT, "tables.md"), "w") as f:
