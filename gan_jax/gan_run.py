@@ -143,7 +143,8 @@ def build_model(ctx: Context) -> Model:
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = generate(eval_generator, *sampling_variables(state), z_fixed, *fixed_classes)
     grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
-    plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {config.arch} ({config.loss}), epoch {epoch}")
+    what = f"{config.arch} ({config.loss}{', ' + kind.upper() + ', rows: classes 0-9' if kind else ''})"
+    plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {what}, epoch {epoch}")
     ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
     files.write_npz(npz, images=data.gan_range_to_uint8(x))
