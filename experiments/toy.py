@@ -1,12 +1,14 @@
 """Toy GANs with known densities: D*, C(G) = -log 4 + 2 JSD, Figure 1, and mode collapse on a ring.
 
-  python -m experiments.toy --workdir=runs/toy                       # everything (a few minutes on 2 cores)
+  python -m experiments.toy --workdir=runs/toy                       # everything (minutes on 2 cores)
   python -m experiments.toy --workdir=runs/toy --ring_steps=20000 --seeds=5
+  python -m experiments.toy --workdir=runs/ring_wgan_gp --noone_d --ring_variants=wgan_gp   # one ring variant
 
 Writes to --workdir: toy_1d_figure1.png (p_data, a histogram of p_g and D(x) over
 training, as Goodfellow et al. 2014, Figure 1), toy_1d_optimal_d.png (trained D
 against D* for the log-loss and both LSGAN codings), toy_ring.png (samples of each
-loss over training), and toy.json with every number.
+ring variant over training: the plain losses and the cures of gan_jax.toy.RING_VARIANTS,
+WGAN, WGAN-GP and spectral normalization), and toy.json with every number.
 """
 
 import os

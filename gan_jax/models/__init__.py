@@ -64,7 +64,7 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
       kernel_size (0: the default, 5).
     batch_norm_axis_name: set by gan_jax.parallel under pmap, else None.
   Raises:
-    ConfigError: unknown arch or precision; bfloat16 with conv_transpose "xla".
+    ConfigError: unknown arch, precision or conditioning; bfloat16 with conv_transpose "xla".
   """
   options = _options(config, "generator_features")
   if config.arch == "dcgan":
@@ -82,7 +82,7 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
   "cgan" gives D(x, y) (`ConditionalDiscriminator`); "acgan" gives D an auxiliary classifier
   head (its output is then (logits, class_logits)).
   Raises:
-    ConfigError: unknown arch; d_batch_norm with the mlp arch or with dropout (BatchNorm
+    ConfigError: unknown arch or conditioning; d_batch_norm with the mlp arch or with dropout (BatchNorm
       couples the examples of a batch, so D is applied to the whole batch with one
       dropout key, and dropout masks would depend on the device count).
   """
