@@ -172,6 +172,8 @@ class TrainingEvaluator:
     workdir: the run's directory.
     sampler: (state, num_samples, seed) -> uint8 [num_samples, 28, 28], e.g. a GAN's
       `gan_jax.gan.samples` of the state's generator; called with seed config.seed + SAMPLE_SEED_OFFSET.
+    labels: for a class-conditional sampler, num_samples -> the int [num_samples] classes its
+      samples were drawn for; the scores then include "conditional_accuracy" (`conditional_scores`).
   Calling it returns the scores of
   `score_samples` without memorization or class histogram (FID and KID in squared
   LeNet-feature units, the rest unitless), computed against the test split.
@@ -180,8 +182,9 @@ class TrainingEvaluator:
     OSError: <workdir>/best or best.json cannot be written.
   """
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str, sampler: Callable[[Any, int, int], np.ndarray]):
-    self.config, self.workdir, self.sampler = config, workdir, sampler
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str, sampler: Callable[[Any, int, int], np.ndarray],
+               labels: Callable[[int], np.ndarray] | None = None):
+    self.config, self.workdir, self.sampler, self.labels = config, workdir, sampler, labels
     self._reference = None
     self.best_path = os.path.join(workdir, "best.json")
 
@@ -189,8 +192,10 @@ class TrainingEvaluator:
     if self._reference is None:
       self._reference = load_reference(self.config.dataset, self.config.data_dir or None)
     samples = self.sampler(state, self.config.eval_samples, self.config.seed + SAMPLE_SEED_OFFSET)
-    scores = score_samples(samples, self._reference, memorization=False, kid_subsets=10)
+    labels = self.labels(len(samples)) if self.labels is not None else None
+    scores = score_samples(samples, self._reference, memorization=False, kid_subsets=10, labels=labels)
     scores.pop("class_histogram")
+    scores.pop("per_class_fid", None)
     best = None
     if os.path.exists(self.best_path):
       with open(self.best_path) as f:

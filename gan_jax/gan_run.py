@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from gan_jax import data, evaluation, files, metrics, models, plots, rng
+from gan_jax import data, evaluation, files, metrics, models, plots, rng, sampling
 from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate,
                          optimizers_for, phases_for, samples, sampling_variables, split_discriminator_output)
 from gan_jax.models import build_discriminator, build_generator
@@ -163,7 +163,8 @@ def build_model(ctx: Context) -> Model:
   evaluate = None
   if config.get("eval_every_epochs") or config.get("eval_every_steps"):
     evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
-        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed, num_classes))
+        eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed, num_classes),
+        labels=(lambda n: sampling.sample_labels(n, num_classes)) if kind else None)
 
   return Model(
       init_state=lambda: init_state(config, generator, discriminator, optimizers),

@@ -47,9 +47,11 @@ def test_score_samples_rejects_bad_samples(reference):
 
 @pytest.fixture(scope="session")
 def scored_gan_run(tmp_path_factory):
-  """A tiny DCGAN scored every 2 steps while it trains 4: (workdir, its "test_fid" records, what it printed)."""
+  """A tiny class-conditional DCGAN (CGAN) scored every 2 steps while it trains 4: (workdir, its "test_fid"
+  records, what it printed)."""
   workdir = tmp_path_factory.mktemp("scored") / "gan"
-  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100, figures=True)
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=1, eval_every_steps=2, eval_samples=100, figures=True,
+                             conditioning="cgan")
   printed = io.StringIO()
   with contextlib.redirect_stdout(printed):
     experiment.train(config, str(workdir))
@@ -61,6 +63,7 @@ def _check_training_scores(scored_gan_run):
   workdir, records, printed = scored_gan_run
   # Every 2 steps, and the final state once (step 4 is both).
   assert [r["step"] for r in records] == [2, 4] and all(r["test_fid"] > 0 for r in records)
+  assert all(0 <= r["test_conditional_accuracy"] <= 1 and "test_per_class_fid" not in r for r in records)
   assert records[0]["epoch"] == round(2 / (60000 // 16), 4)
   # Training time is counted without the evaluations: it grows by about one step's
   # time across an evaluation, and every record has it, in step order.
