@@ -479,7 +479,8 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: 
     show_progress: a tqdm bar with the epoch, the losses, images/s and the time left.
     clock: the run's TrainClock (a fresh one by default); it runs during the loop.
     should_stop: asked after every step (after after_step); True ends the loop there
-      (e.g. `gan_jax.preemption.StopRequest.requested`).
+      (e.g. `gan_jax.preemption.StopRequest.requested`), and that step's metrics are logged
+      even when no log is due.
   Returns:
     The device state after `schedule.num_steps` steps, or after the step at which
     should_stop() said True (its `step` tells which).
@@ -490,26 +491,34 @@ def train_loop(*, state: Any, start_step: int, train_step: Callable, batch_for: 
   bar = tqdm(total=num_steps, initial=start_step, disable=not show_progress, unit="step", dynamic_ncols=True)
   clock.start()
   window_start, window_steps = clock.seconds, 0
+
+  def _log_step(done: int, epoch: int, metrics: Any) -> tuple[float, int]:
+    """Fetches step `done`'s metrics (waiting for the device), logs them with the images/s of the
+    window since the last log; returns the next window's (start, steps)."""
+    values = get_metrics(metrics)
+    now = clock.seconds
+    rate = window_steps * schedule.examples_per_step / max(now - window_start, 1e-9)
+    if metrics_log is not None:
+      metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time(),
+                          "train_seconds": now})
+    bar.set_description(f"epoch {epoch}/{num_epochs}", refresh=False)
+    bar.set_postfix({**{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")}, "img/s": f"{rate:.0f}"},
+                    refresh=False)
+    return now, 0
+
   for step in range(start_step, num_steps):
     state, metrics = train_step(state, batch_for(step))
     window_steps += 1
     done = step + 1
     epoch = step // steps_per_epoch + 1
     if schedule.log_due(done):
-      values = get_metrics(metrics)  # waits for the device
-      now = clock.seconds
-      rate = window_steps * schedule.examples_per_step / max(now - window_start, 1e-9)
-      window_start, window_steps = now, 0
-      if metrics_log is not None:
-        metrics_log.append({"step": done, "epoch": epoch, **values, "images_per_sec": rate, "time": time.time(),
-                            "train_seconds": now})
-      bar.set_description(f"epoch {epoch}/{num_epochs}", refresh=False)
-      bar.set_postfix({**{k: f"{v:.3f}" for k, v in values.items() if k.endswith("loss")},
-                       "img/s": f"{rate:.0f}"}, refresh=False)
+      window_start, window_steps = _log_step(done, epoch, metrics)
     bar.update(1)
     if after_step is not None:
       after_step(done, state)
     if should_stop is not None and should_stop():
+      if not schedule.log_due(done):  # the step a run stops at is always logged
+        _log_step(done, epoch, metrics)
       break
   clock.stop()
   bar.close()
