@@ -72,21 +72,16 @@ def _source(f) -> tuple:
   return f.workdir, None, config.dataset
 
 
-def _load_samples(path: str) -> np.ndarray:
+def _load_samples(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+  """(images, the `labels` a conditional model's samples file holds, else None)."""
   if not os.path.exists(path):
     raise DataError(f"{path} not found; write one with python -m experiments.sample")
   try:
     with np.load(path) as archive:
-      return np.asarray(archive["images"])
+      return np.asarray(archive["images"]), (np.asarray(archive["labels"]) if "labels" in archive else None)
   except Exception as e:  # zip, pickle and key errors all mean the same to the user
     raise DataError(f"{path} is not an .npz with an `images` array ({type(e).__name__}); "
                     f"write one with python -m experiments.sample") from e
-
-
-def _load_labels(path: str) -> np.ndarray | None:
-  """The `labels` of a conditional model's samples file, or None."""
-  with np.load(path) as archive:
-    return np.asarray(archive["labels"]) if "labels" in archive else None
 
 
 def evaluate_all_checkpoints(f, workdir: str, reference: evaluation.Reference) -> dict:
@@ -124,10 +119,9 @@ def evaluate(f) -> tuple:
     reference = evaluation.load_reference(dataset, f.data_dir)
     return evaluate_all_checkpoints(f, workdir, reference), f.out or os.path.join(workdir, "eval_by_step.json")
   run = runs.load_run(workdir, f.step) if workdir else None  # fails fast on a bad workdir
-  samples = _load_samples(samples_path) if samples_path else None
+  samples, labels = _load_samples(samples_path) if samples_path else (None, None)
   start = time.time()
   reference = evaluation.load_reference(dataset, f.data_dir)
-  labels = _load_labels(samples_path) if samples_path else None
   if run is not None:
     samples = runs.generate_samples(run, f.num_samples, f.seed)
     labels = runs.sample_labels(run, f.num_samples)

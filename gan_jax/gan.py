@@ -37,6 +37,12 @@ def sample_labels(key: jax.Array, batch_size: int, num_classes: int,
   return jax.vmap(lambda k: jax.random.randint(k, (), 0, num_classes))(example_keys(key, batch_size, collective))
 
 
+def label_arguments(labels: Any) -> dict:
+  """The keyword arguments that hand a class-conditional module its labels: {"labels": labels},
+  or {} for labels None (an unconditional module)."""
+  return {} if labels is None else {"labels": labels}
+
+
 def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax.Array, key: jax.Array,
                  collective: Collective = parallel.SINGLE_DEVICE, labels: Any = None) -> tuple[Any, Any]:
   """D's output on x [B, ...] in train mode, and D's updated BatchNorm statistics.
@@ -51,7 +57,7 @@ def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax
   under `vmap`. With BatchNorm, D is applied to the whole
   batch (its statistics couple the examples) with the key's one dropout stream.
   """
-  given = {} if labels is None else {"labels": labels}
+  given = label_arguments(labels)
   if batch_stats:
     out, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
                                        rngs={"dropout": key}, mutable=["batch_stats"], **given)
@@ -81,9 +87,8 @@ def _class_loss(class_logits: jax.Array, labels: jax.Array) -> jax.Array:
 
 def _generate_train(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array,
                     labels: Any = None) -> tuple[jax.Array, Any]:
-  given = {} if labels is None else {"labels": labels}
   x_fake, updates = generator.apply({"params": params, "batch_stats": batch_stats}, z, train=True,
-                                    mutable=["batch_stats"], **given)
+                                    mutable=["batch_stats"], **label_arguments(labels))
   return x_fake, updates["batch_stats"]
 
 
@@ -179,13 +184,15 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       L_C of the paper's eqs. 2-3 (metrics d_class_loss, d_class_accuracy on real images).
     num_classes: labels are 0 .. num_classes - 1.
   Raises:
-    ConfigError: k_d_steps < 1, or a negative instance_noise or instance_noise_steps.
+    ConfigError: k_d_steps < 1, a negative instance_noise or instance_noise_steps, or an unknown conditioning.
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
   if instance_noise < 0 or instance_noise_steps < 0:
     raise ConfigError(f"--config.instance_noise and instance_noise_steps must be >= 0, got {instance_noise} and "
                       f"{instance_noise_steps}")
+  if conditioning not in models.CONDITIONINGS:
+    raise ConfigError(f"unknown conditioning {conditioning!r}; choose cgan or acgan (or '' for none)")
 
   def d_variables(params, batch_stats):
     """D's parameters as D is applied (spectrally normalized or not), their new power-iteration
@@ -194,9 +201,6 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       return params["discriminator"], {}, {}
     d_params, vectors, sigmas = spectral_norm.normalize(params["discriminator"], batch_stats[SPECTRAL_NORM_GROUP])
     return d_params, {SPECTRAL_NORM_GROUP: vectors}, {"d_sigma_max": jnp.max(jnp.stack(list(sigmas.values())))}
-
-  if conditioning not in ("", "cgan", "acgan"):
-    raise ConfigError(f"unknown conditioning {conditioning!r}; choose cgan or acgan (or '' for none)")
 
   def labels_of(batch, i, key, batch_size, collective):
     """(the real images' labels of D update i (None in the G phase), the generated images' labels
@@ -461,8 +465,7 @@ def fixed_latents(config: ml_collections.ConfigDict, num: int = 64) -> jax.Array
 def generate(generator: nn.Module, params: Any, batch_stats: Any, z: jax.Array, labels: Any = None) -> jax.Array:
   """x_fake = G(z) (or G(z, y) with labels [B] int32, for a conditional G) in inference mode
   (BatchNorm running averages): [B, 28, 28, 1] in [-1, 1]."""
-  given = {} if labels is None else {"labels": labels}
-  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False, **given)
+  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False, **label_arguments(labels))
 
 
 def interpolate(z0: jax.Array, z1: jax.Array, num: int, method: str = "linear") -> jax.Array:

@@ -16,7 +16,8 @@ import numpy as np
 
 from gan_jax import data, evaluation, files, metrics, models, plots, rng, sampling
 from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate,
-                         optimizers_for, phases_for, samples, sampling_variables, split_discriminator_output)
+                         label_arguments, optimizers_for, phases_for, samples, sampling_variables,
+                         split_discriminator_output)
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Context, Model, TrainState
 
@@ -57,11 +58,11 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   real = np.asarray(jax.random.choice(x_key, len(train_images), (num_images,), replace=False))
   x_real = data.to_gan_range(train_images[real])
   d_variables = discriminator_variables(state)
-  d_apply = jax.jit(lambda x, *y: loss.d_output(split_discriminator_output(discriminator.apply(
-      d_variables, x, train=False, **({"labels": y[0]} if y else {})))[0]))
-  d_labels = lambda y: (jnp.asarray(y, jnp.int32),) if kind == "cgan" else ()
-  d_real = d_apply(x_real, *d_labels(train_labels[real] if kind == "cgan" else None))
-  d_fake = d_apply(x_fake, *d_labels(classes(num_images)[0] if kind == "cgan" else None))
+  d_apply = jax.jit(lambda x, labels: loss.d_output(split_discriminator_output(discriminator.apply(
+      d_variables, x, train=False, **label_arguments(labels)))[0]))
+  cgan = kind == "cgan"  # D(x, y): real images with their labels, generated ones with those G was given
+  d_real = d_apply(x_real, jnp.asarray(train_labels[real], jnp.int32) if cgan else None)
+  d_fake = d_apply(x_fake, classes(num_images)[0] if cgan else None)
   is_prob = config.loss in ("minimax", "non_saturating")
   plots.save_histograms({"D(x), real": np.asarray(d_real), "D(G(z)), generated": np.asarray(d_fake)},
                         os.path.join(workdir, "d_histogram.png"),
