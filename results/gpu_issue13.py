@@ -13,7 +13,7 @@
 
 The same driver ran the Fashion-MNIST part on the 2-core CPU (results/README.md gives the command).
 Training jobs still running at --deadline_s get SIGTERM (they save and stop; the summary says
-so). Copies each run's small files (metrics, configs, scores, figures, the milestone sample
+so) and are evaluated from that checkpoint. Copies each run's small files (metrics, configs, scores, figures, the milestone sample
 grids) to --out, and writes --out/summary.json. Every job shares one GPU and 16 CPU cores with
 the others, so its speed is that of a shared machine: the comparison is at equal wall time
 under equal sharing, not a benchmark.
@@ -126,7 +126,8 @@ def main():
     j["log"].close()
     print(f"{j['name']}: rc {j['rc']}{' (stopped at the deadline)' if j.get('terminated') else ''}, "
           f"{j['seconds']} s", flush=True)
-  gans = [j for j in jobs if not j["name"].startswith("ring") and j["rc"] == 0 and not j.get("terminated")]
+  # Runs stopped at the deadline saved a checkpoint (SIGTERM) and are scored from it too.
+  gans = [j for j in jobs if not j["name"].startswith("ring") and j["rc"] == 0]
   baseline_for = {}
   for j in gans:  # the real-vs-real baseline once per dataset
     dataset = "fashion_mnist" if "fashion" in j["name"] else "mnist"
