@@ -42,7 +42,10 @@ SHORT_FLAGS = {
     "critic_regularizer": (flags.DEFINE_string, "D's Lipschitz constraint: clip (WGAN, --config.clip_value) or "
                            "gradient_penalty (WGAN-GP, --config.gp_weight); empty: none"),
     "conditioning": (flags.DEFINE_string, "class-conditional GANs: cgan (G(z, y) and D(x, y); Mirza & Osindero "
-                     "2014) or acgan (G(z, y) and D with an auxiliary classifier; Odena et al. 2017)"),
+                     "2014) or acgan (G(z, y) and D with an auxiliary classifier; Odena et al. 2017); infogan "
+                     "(G(z, c) with latent codes that D's Q head recovers, no labels; Chen et al. 2016)"),
+    "bigan": (flags.DEFINE_boolean, "BiGAN (ALI): an encoder E: x -> z trained with G, and D on (x, z) pairs "
+              "(Donahue et al. 2016); figures of x -> E(x) -> G(E(x))"),
     "spectral_norm": (flags.DEFINE_boolean, "spectral normalization of D's weights (Miyato et al. 2018)"),
     "instance_noise": (flags.DEFINE_float, "std of Gaussian noise on every image D sees, pixel range [-1, 1] "
                        "(annealed to 0 over --config.instance_noise_steps steps; 0: off)"),

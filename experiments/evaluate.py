@@ -124,7 +124,7 @@ def evaluate(f) -> tuple:
   reference = evaluation.load_reference(dataset, f.data_dir)
   if run is not None:
     samples = runs.generate_samples(run, f.num_samples, f.seed)
-    labels = runs.sample_labels(run, f.num_samples)
+    labels = runs.sample_labels(run, f.num_samples) if runs.class_conditional(run) else None
   scores = evaluation.score_samples(samples, reference, seed=f.seed, memorization=f.memorization, swd=f.swd,
                                     labels=labels)
   result = {"dataset": dataset, "scores": scores, "seed": f.seed}

@@ -5,7 +5,8 @@
 Writes FILE.npz with `images`: uint8 [N, 28, 28] (0 = black, 255 = white), the
 format experiments.evaluate --samples reads; for a class-conditional GAN (CGAN,
 AC-GAN) also `labels`: int32 [N], the class each image was drawn for, every class
-of --labels (default all 10) in turn. The images are those of
+of --labels (default all 10) in turn; for an InfoGAN, `codes`: int32 [N], the
+categorical code of each image, drawn the same way. The images are those of
 gan_jax.runs.generate_samples (GANs: G in inference mode, BatchNorm running
 averages; VAEs: the decoder's Bernoulli means), drawn through gan_jax.sampling:
 with the same --seed, the first N images `experiments.evaluate --workdir` scores.
@@ -23,7 +24,8 @@ flags.DEFINE_integer("num_samples", 10000, "number of images")
 flags.DEFINE_string("out", None, "output .npz path", required=True)
 flags.DEFINE_integer("seed", 0, "PRNG seed of z (the same as experiments.evaluate's --seed)")
 flags.DEFINE_integer("step", None, "checkpoint step to sample (default: the newest)")
-flags.DEFINE_list("labels", None, "class-conditional runs: the classes to draw, in turn (default: all, balanced)")
+flags.DEFINE_list("labels", None, "conditional runs: the classes (InfoGAN: categorical codes) to draw, in turn "
+                  "(default: all, balanced)")
 
 
 def export_samples(workdir: str, num_samples: int, out: str, seed: int = 0, step: int | None = None,
@@ -47,7 +49,8 @@ def export_samples(workdir: str, num_samples: int, out: str, seed: int = 0, step
   run = runs.load_run(workdir, step)
   images = runs.generate_samples(run, num_samples, seed, classes)
   drawn = runs.sample_labels(run, num_samples, classes)
-  files.write_npz(out, images=images, **({} if drawn is None else {"labels": drawn}))
+  name = "labels" if runs.class_conditional(run) else "codes"
+  files.write_npz(out, images=images, **({} if drawn is None else {name: drawn}))
   return images
 
 

@@ -13,10 +13,8 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import scipy.optimize
-import sklearn.cluster
 
-from gan_jax import data, files, losses, plots, rng
+from gan_jax import data, files, losses, metrics, plots, rng
 from gan_jax.batching import batched
 from gan_jax.errors import ConfigError
 from gan_jax.models.autoencoder import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
@@ -128,26 +126,6 @@ def encode(encoder, params, images: np.ndarray, batch_size: int = 1000) -> np.nd
   return batched(lambda start, x: apply(data.to_unit_range(x)), images, batch_size=batch_size)
 
 
-def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray, num_classes: int = 10) -> float:
-  """Accuracy of cluster ids against labels under the best one-to-one matching (Hungarian algorithm).
-
-  Args:
-    labels, clusters: int [N], values in 0..num_classes-1.
-  Returns:
-    float in [0, 1].
-  """
-  counts = np.zeros((num_classes, num_classes), np.int64)
-  np.add.at(counts, (clusters, labels), 1)
-  rows, cols = scipy.optimize.linear_sum_assignment(-counts)
-  return float(counts[rows, cols].sum() / len(labels))
-
-
-def kmeans_accuracy(codes: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
-  """k-means (k = 10, scikit-learn) on the codes, scored by `clustering_accuracy` against the labels."""
-  clusters = sklearn.cluster.KMeans(n_clusters=10, n_init=10, random_state=seed).fit_predict(codes)
-  return clustering_accuracy(np.asarray(labels, np.int64), clusters)
-
-
 def _corruption_label(config) -> str:
   if config.corruption == "none":
     return "input to encoder\n(no corruption)"
@@ -184,8 +162,8 @@ def build_model(ctx: Context) -> Model:
     n = config.kmeans_examples
     codes = encode(encoder, state.params, test_images)
     result = {"epoch": epoch, "code_dim": config.code_dim, "kmeans_examples": n,
-              "kmeans_accuracy_codes": kmeans_accuracy(codes[:n], test_labels[:n], config.seed),
-              "kmeans_accuracy_pixels": kmeans_accuracy(test_images[:n].reshape(n, -1) / 255.0,
+              "kmeans_accuracy_codes": metrics.kmeans_accuracy(codes[:n], test_labels[:n], config.seed),
+              "kmeans_accuracy_pixels": metrics.kmeans_accuracy(test_images[:n].reshape(n, -1) / 255.0,
                                                         test_labels[:n], config.seed)}
     files.write_json(os.path.join(workdir, "features.json"), result)
     plots.save_latent_scatter(codes, test_labels, os.path.join(workdir, "code_scatter.png"),

@@ -28,7 +28,9 @@ def _gan(**fields) -> ml_collections.ConfigDict:
       precision="float32",      # float32, or bfloat16: bf16 operands of convolutions and matrix products, float32 elsewhere
       reuse_fake=False,         # True: G's update reuses the last D update's fake batch (one G forward per step; see gan_phases)
       loss="non_saturating",    # minimax, non_saturating, least_squares or wasserstein
-      conditioning="",          # "" (unconditional), cgan (G(z, y), D(x, y)) or acgan (G(z, y), D classifies too)
+      conditioning="",          # "" (unconditional), cgan (G(z, y), D(x, y)), acgan (G(z, y), D classifies too) or infogan
+      info_weight=1.0,          # infogan: lambda, the weight of the information loss L_I (Chen et al. 2016: 1)
+      bigan=False,              # BiGAN / ALI: an encoder E: x -> z and D on (x, z) pairs (Donahue et al. 2016)
       critic_regularizer="",    # D's Lipschitz constraint: "" (none), clip (WGAN) or gradient_penalty (WGAN-GP)
       clip_value=0.01,          # clip: D's parameters stay in [-clip_value, clip_value] (Arjovsky et al. 2017: 0.01)
       gp_weight=10.0,           # gradient_penalty: its weight lambda (Gulrajani et al. 2017: 10)

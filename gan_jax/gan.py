@@ -21,6 +21,7 @@ import optax
 from gan_jax import data, losses, models, parallel, rng, sampling
 from gan_jax.errors import ConfigError
 from gan_jax.models import spectral_norm
+from gan_jax.models.conditional import continuous_codes
 from gan_jax.parallel import Collective
 from gan_jax.train import (ParamAverage, Phase, TrainState, clip_parameters, create_train_state, example_keys,
                            make_optimizer)
@@ -44,11 +45,12 @@ def label_arguments(labels: Any) -> dict:
 
 
 def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax.Array, key: jax.Array,
-                 collective: Collective = parallel.SINGLE_DEVICE, labels: Any = None) -> tuple[Any, Any]:
+                 collective: Collective = parallel.SINGLE_DEVICE, labels: Any = None, z: Any = None) -> tuple[Any, Any]:
   """D's output on x [B, ...] in train mode, and D's updated BatchNorm statistics.
 
   The output is D's: logits [B], or (logits, class_logits [B, C]) for an AC-GAN D.
   labels: [B] int32 for a class-conditional D(x, y) (CGAN), else None.
+  z: [B, latent_dim] float32 for BiGAN's joint D(x, z), else None.
 
   Without BatchNorm (batch_stats == {}), each example gets its own dropout key, so
   the masks are independent of the device count (see `gan_jax.train.example_keys`):
@@ -57,7 +59,7 @@ def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax
   under `vmap`. With BatchNorm, D is applied to the whole
   batch (its statistics couple the examples) with the key's one dropout stream.
   """
-  given = label_arguments(labels)
+  given = {**label_arguments(labels), **({} if z is None else {"z": z})}
   if batch_stats:
     out, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
                                        rngs={"dropout": key}, mutable=["batch_stats"], **given)
@@ -137,7 +139,8 @@ def add_instance_noise(x: jax.Array, std: jax.Array, key: jax.Array, collective:
 def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: int, k_d_steps: int = 1,
                loss: losses.GanLoss = losses.make_gan_loss("non_saturating"), reuse_fake: bool = False,
                gradient_penalty: float = 0.0, spectral_norm_d: bool = False, instance_noise: float = 0.0,
-               instance_noise_steps: int = 0, conditioning: str = "", num_classes: int = 10) -> list[Phase]:
+               instance_noise_steps: int = 0, conditioning: str = "", num_classes: int = 10,
+               info_weight: float = 1.0, encoder: Any = None) -> list[Phase]:
   """The phases of one GAN train step: `k_d_steps` D updates, then one G update.
 
   With a "generator_ema" parameter group (see `averages_for`), the G phase also runs
@@ -181,10 +184,23 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       with their labels batch["y"] [B, k_d_steps], generated ones with labels drawn uniformly
       per example; "acgan": G(z, y) and a D with an auxiliary classifier (Odena et al. 2017):
       both players add the class cross-entropy on real (D) and generated (D and G) images, the
-      L_C of the paper's eqs. 2-3 (metrics d_class_loss, d_class_accuracy on real images).
-    num_classes: labels are 0 .. num_classes - 1.
+      L_C of the paper's eqs. 2-3 (metrics d_class_loss, d_class_accuracy on real images);
+      "infogan": G(z, c) with a categorical code c_cat drawn like a CGAN's labels and continuous
+      codes from z (`gan_jax.models.conditional.InfoGANGenerator`), and D with InfoGAN's Q head:
+      both players add info_weight times `gan_jax.losses.infogan_information_loss` on the generated
+      images (Chen et al. 2016, eq. 5; metrics info_categorical, info_continuous, info_bound and
+      q_accuracy, Q's accuracy on the categorical code), and the data's labels are not used.
+    num_classes: labels (InfoGAN: categorical codes) are 0 .. num_classes - 1.
+    info_weight: InfoGAN's lambda (1 in the paper's MNIST experiments).
+    encoder: BiGAN's encoder E: x -> z (Donahue et al. 2016; `gan_jax.models.bigan`), parameter
+      group "encoder", or None. D is then D(x, z): each D update tells (x, E(x)) from (G(z), z);
+      the G phase updates G and E together, G on D's loss for (G(z), z) and E on the same loss
+      with the logits negated (E wants (x, E(x)) called generated: the paper's min over G, E of
+      V(D, E, G), with the non-saturating form for both; metric e_loss).
   Raises:
-    ConfigError: k_d_steps < 1, a negative instance_noise or instance_noise_steps, or an unknown conditioning.
+    ConfigError: k_d_steps < 1, a negative instance_noise or instance_noise_steps, an unknown
+      conditioning, or an encoder with a loss other than minimax or non_saturating, a gradient
+      penalty, reuse_fake or conditioning.
   """
   if k_d_steps < 1:
     raise ConfigError(f"k_d_steps must be >= 1, got {k_d_steps}")
@@ -192,7 +208,15 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     raise ConfigError(f"--config.instance_noise and instance_noise_steps must be >= 0, got {instance_noise} and "
                       f"{instance_noise_steps}")
   if conditioning not in models.CONDITIONINGS:
-    raise ConfigError(f"unknown conditioning {conditioning!r}; choose cgan or acgan (or '' for none)")
+    raise ConfigError(f"unknown conditioning {conditioning!r}; choose cgan, acgan or infogan (or '' for none)")
+  if encoder is not None and (loss.name not in ("minimax", "non_saturating") or gradient_penalty or reuse_fake
+                              or conditioning):
+    raise ConfigError("--bigan needs --loss=non_saturating or minimax (E's loss is G's with the logits negated), "
+                      "and takes no gradient penalty, reuse_fake or conditioning")
+
+  def encode(params, x):
+    """BiGAN's E(x), [B, latent_dim]."""
+    return encoder.apply({"params": params["encoder"]}, x, train=True)
 
   def d_variables(params, batch_stats):
     """D's parameters as D is applied (spectrally normalized or not), their new power-iteration
@@ -208,7 +232,14 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     if not conditioning:
       return None, None
     y_fake = sample_labels(jax.random.fold_in(key, LABEL_STREAM), batch_size, num_classes, collective)
-    return (None if i is None else batch["y"][:, i]), y_fake
+    return (None if i is None or conditioning == "infogan" else batch["y"][:, i]), y_fake
+
+  def information(q, z, categories):
+    """InfoGAN's weighted loss on Q's output q for G(z, c), and its metrics."""
+    continuous = continuous_codes(z, models.INFO_CONTINUOUS)
+    info_loss, metrics = losses.infogan_information_loss(q, categories, continuous)
+    metrics["q_accuracy"] = jnp.mean(jnp.argmax(q[:, :num_classes], -1) == categories)
+    return info_weight * info_loss, metrics
 
   def noisy(x, key, step, collective):
     if not instance_noise:
@@ -240,9 +271,12 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
       # as in Radford et al.'s code); D's running averages follow the real batches.
       d_stats = batch_stats["discriminator"]
       d_labels = (y_real, y_fake) if conditioning == "cgan" else (None, None)
+      # BiGAN: D scores (x, E(x)) against (G(z), z).
+      d_latents = (None, None) if encoder is None else (jax.lax.stop_gradient(encode(params, x_real)), z)
       real_out, new_d_stats = discriminate(discriminator, d_params, d_stats, seen_real, real_key, collective,
-                                           d_labels[0])
-      fake_out, _ = discriminate(discriminator, d_params, d_stats, seen_fake, fake_key, collective, d_labels[1])
+                                           d_labels[0], d_latents[0])
+      fake_out, _ = discriminate(discriminator, d_params, d_stats, seen_fake, fake_key, collective, d_labels[1],
+                                 d_latents[1])
       (real_logits, real_classes), (fake_logits, fake_classes) = map(split_discriminator_output, (real_out, fake_out))
       d_loss = loss.discriminator(real_logits, fake_logits)
       if new_d_stats:
@@ -255,6 +289,10 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
         metrics["d_class_loss"] = _class_loss(real_classes, y_real) + _class_loss(fake_classes, y_fake)
         metrics["d_class_accuracy"] = jnp.mean(jnp.argmax(real_classes, -1) == y_real)
         d_loss = d_loss + metrics["d_class_loss"]
+      if conditioning == "infogan":
+        info_loss, info_metrics = information(fake_classes, z, y_fake)
+        metrics.update(info_metrics)
+        d_loss = d_loss + info_loss
       if gradient_penalty:
         # Streams of their own (fold_in), so that the other draws are those of a run without it.
         eps_key, dropout_key = jax.random.split(jax.random.fold_in(key, GRADIENT_PENALTY_STREAM))
@@ -283,27 +321,43 @@ def gan_phases(generator: nn.Module, discriminator: nn.Module, *, latent_dim: in
     seen_fake, _ = noisy(x_fake, d_key, step, collective)
     d_params = d_variables(params, batch_stats)[0]  # the vectors are stepped in D's updates only
     fake_out, _ = discriminate(discriminator, d_params, batch_stats["discriminator"], seen_fake, d_key,
-                               collective, y_fake if conditioning == "cgan" else None)
+                               collective, y_fake if conditioning == "cgan" else None, None if encoder is None else z)
     fake_logits, fake_classes = split_discriminator_output(fake_out)
     g_loss = loss.generator(fake_logits)
+    metrics = {}
+    if encoder is not None:
+      # E's update, on the last D update's real images: D's loss on (x, E(x)) with the labels swapped.
+      x_real = batch["x"][:, -1]
+      real_key = jax.random.fold_in(key, ENCODER_STREAM)
+      seen_real, _ = noisy(x_real, real_key, step, collective)
+      real_out, _ = discriminate(discriminator, d_params, batch_stats["discriminator"], seen_real, real_key,
+                                 collective, z=encode(params, x_real))
+      metrics["e_loss"] = loss.generator(-real_out)
+      g_loss = g_loss + metrics["e_loss"]
     if conditioning == "acgan":
       g_loss = g_loss + _class_loss(fake_classes, y_fake)
+    if conditioning == "infogan":
+      info_loss, _ = information(fake_classes, z, y_fake)
+      metrics["g_info_loss"] = info_loss
+      g_loss = g_loss + info_loss
     updates = {"generator": new_stats}
     if "generator_ema" in params:
       # The averaged generator keeps BatchNorm running averages of its own, from the
       # same z: G's would not match the averaged weights.
       _, updates["generator_ema"] = _generate_train(
           generator, jax.lax.stop_gradient(params["generator_ema"]), batch_stats["generator_ema"], z, y_fake)
-    return g_loss, (updates, {"g_loss": g_loss})
+    return g_loss, (updates, {"g_loss": g_loss, **metrics})
 
   takes_step = bool(instance_noise)
   d_phases = [Phase("discriminator", ("discriminator",), d_loss_fn(i), takes_step=takes_step)
               for i in range(k_d_steps)]
-  return d_phases + [Phase("generator", ("generator",), g_loss_fn, takes_carry=reuse_fake, takes_step=takes_step)]
+  g_groups = ("generator",) if encoder is None else ("generator", "encoder")
+  return d_phases + [Phase("generator", g_groups, g_loss_fn, takes_carry=reuse_fake, takes_step=takes_step)]
 
 
 GRADIENT_PENALTY_STREAM = 3  # fold_in index of a D update's key for the penalty's interpolation weights
 LABEL_STREAM = 5  # fold_in index of a phase's key for the labels of its generated images
+ENCODER_STREAM = 6  # fold_in index of the G phase's key for BiGAN's real pair (its dropout and instance noise)
 INSTANCE_NOISE_STREAM = 4  # fold_in index of the key of D's dropout on a batch, for that batch's instance noise
 SPECTRAL_NORM_GROUP = "spectral_norm"  # the TrainState.batch_stats entry of D's power-iteration vectors
 CRITIC_REGULARIZERS = ("", "clip", "gradient_penalty")
@@ -349,8 +403,8 @@ def gan_loss(config: ml_collections.ConfigDict) -> losses.GanLoss:
 
 def phases_for(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module) -> list[Phase]:
   """`gan_phases` as a config asks: its loss, k_d_steps, reuse_fake, critic regularizer,
-  spectral normalization (config.spectral_norm) and instance noise (config.instance_noise,
-  instance_noise_steps).
+  spectral normalization (config.spectral_norm), instance noise (config.instance_noise,
+  instance_noise_steps), conditioning and BiGAN's encoder (config.bigan).
 
   Raises:
     ConfigError: see `gan_loss`, `critic_regularizer` and `gan_phases`.
@@ -361,13 +415,16 @@ def phases_for(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
                     spectral_norm_d=config.get("spectral_norm", False),
                     instance_noise=config.get("instance_noise", 0.0),
                     instance_noise_steps=config.get("instance_noise_steps", 0),
-                    conditioning=models.conditioning(config), num_classes=models.NUM_CLASSES)
+                    conditioning=models.conditioning(config), num_classes=models.NUM_CLASSES,
+                    info_weight=config.get("info_weight", 1.0),
+                    encoder=models.build_encoder(config) if config.get("bigan") else None)
 
 
 def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discriminator: nn.Module,
                optimizers: dict) -> TrainState:
   """A fresh GAN TrainState from config.seed (the same seed gives the same state); with
-  config.spectral_norm, batch_stats["spectral_norm"] holds D's power-iteration vectors.
+  config.spectral_norm, batch_stats["spectral_norm"] holds D's power-iteration vectors; with
+  config.bigan, params["encoder"] holds BiGAN's encoder.
 
   Args:
     optimizers: from `optimizers_for` (their states start the TrainState's opt_state).
@@ -381,12 +438,18 @@ def init_state(config: ml_collections.ConfigDict, generator: nn.Module, discrimi
     g_key, d_key, run_key = jax.random.split(key, 3)
     g_vars = generator.init(g_key, jnp.zeros((2, config.latent_dim), jnp.float32), train=False,
                             **(labels if kind else {}))
-    d_vars = discriminator.init(d_key, jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32), train=False,
-                                **(labels if kind == "cgan" else {}))
-    return g_vars, d_vars, run_key
+    x = jnp.zeros((2,) + data.IMAGE_SHAPE, jnp.float32)
+    d_vars = discriminator.init(d_key, x, train=False, **(labels if kind == "cgan" else {}),
+                                **({"z": jnp.zeros((2, config.latent_dim))} if encoder is not None else {}))
+    # BiGAN's encoder from a key of its own, so the other groups start as without it
+    e_vars = encoder.init(jax.random.fold_in(key, ENCODER_STREAM), x) if encoder is not None else {}
+    return g_vars, d_vars, e_vars, run_key
 
-  g_vars, d_vars, run_key = initial_variables(rng.key(config.seed, rng.Stream.INIT))
+  encoder = models.build_encoder(config) if config.get("bigan") else None
+  g_vars, d_vars, e_vars, run_key = initial_variables(rng.key(config.seed, rng.Stream.INIT))
   params = {"generator": g_vars["params"], "discriminator": d_vars["params"]}
+  if encoder is not None:
+    params["encoder"] = e_vars["params"]
   batch_stats = {"generator": g_vars.get("batch_stats", {}), "discriminator": d_vars.get("batch_stats", {})}
   if config.get("spectral_norm"):
     batch_stats[SPECTRAL_NORM_GROUP] = spectral_norm.init_vectors(d_vars["params"],
@@ -453,7 +516,8 @@ def optimizers_for(config: ml_collections.ConfigDict, steps_per_epoch: int) -> d
   d_tx = make_optimizer(d_config, updates_per_epoch=steps_per_epoch * config.k_d_steps)
   if critic_regularizer(config) == "clip":
     d_tx = optax.chain(d_tx, clip_parameters(config.clip_value))
-  return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, ("generator",))}
+  g_groups = ("generator", "encoder") if config.get("bigan") else ("generator",)  # BiGAN: E is stepped with G
+  return {"discriminator": (d_tx, ("discriminator",)), "generator": (tx, g_groups)}
 
 
 def fixed_latents(config: ml_collections.ConfigDict, num: int = 64) -> jax.Array:

@@ -15,6 +15,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import data, evaluation, files, metrics, models, plots, rng, sampling
+from gan_jax.batching import batched
 from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate,
                          label_arguments, optimizers_for, phases_for, samples, sampling_variables,
                          split_discriminator_output)
@@ -58,11 +59,13 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   real = np.asarray(jax.random.choice(x_key, len(train_images), (num_images,), replace=False))
   x_real = data.to_gan_range(train_images[real])
   d_variables = discriminator_variables(state)
-  d_apply = jax.jit(lambda x, labels: loss.d_output(split_discriminator_output(discriminator.apply(
-      d_variables, x, train=False, **label_arguments(labels)))[0]))
+  d_apply = jax.jit(lambda x, labels, z: loss.d_output(split_discriminator_output(discriminator.apply(
+      d_variables, x, train=False, **label_arguments(labels), **({} if z is None else {"z": z})))[0]))
   cgan = kind == "cgan"  # D(x, y): real images with their labels, generated ones with those G was given
-  d_real = d_apply(x_real, jnp.asarray(train_labels[real], jnp.int32) if cgan else None)
-  d_fake = d_apply(x_fake, classes(num_images)[0] if cgan else None)
+  bigan = config.get("bigan")  # D(x, z): real images with E(x), generated ones with their z
+  d_real = d_apply(x_real, jnp.asarray(train_labels[real], jnp.int32) if cgan else None,
+                   encode(config, state, train_images[real]) if bigan else None)
+  d_fake = d_apply(x_fake, classes(num_images)[0] if cgan else None, z if bigan else None)
   is_prob = config.loss in ("minimax", "non_saturating")
   plots.save_histograms({"D(x), real": np.asarray(d_real), "D(G(z)), generated": np.asarray(d_fake)},
                         os.path.join(workdir, "d_histogram.png"),
@@ -86,6 +89,69 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   labels = [f"G(z) | 5 nearest\nL2 {d[0]:.1f}-{d[-1]:.1f}" for d in distances]
   plots.save_image_rows(rows, labels, os.path.join(workdir, "nearest_neighbors.png"),
                         title="generated (left) and its nearest training images, L2 in [-1, 1] pixels")
+
+
+def encode(config: ml_collections.ConfigDict, state: TrainState, images: np.ndarray,
+           batch_size: int = 1000) -> np.ndarray:
+  """BiGAN's encoder on images: z = E(x). uint8 [N, 28, 28] -> float32 [N, latent_dim]."""
+  encoder = models.build_encoder(config)
+  apply = jax.jit(lambda x: encoder.apply({"params": state.params["encoder"]}, x, train=False))
+  return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
+
+
+def write_bigan_reconstructions(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module,
+                                state: TrainState, images: np.ndarray, epoch: int, per_row: int = 10) -> str:
+  """bigan_reconstructions.png: rows of images x (uint8 [N, 28, 28], N a multiple of per_row, e.g. test
+  images) each above G(E(x)), BiGAN's reconstructions (Donahue et al. 2016, Figure 3: they keep what
+  the image shows more than its pixels). Returns the path."""
+  x_recon = np.asarray(generate(generator, *sampling_variables(state), jnp.asarray(encode(config, state, images))))
+  rows, labels = [], []
+  for start in range(0, len(images), per_row):
+    rows += [data.to_gan_range(images[start:start + per_row]), x_recon[start:start + per_row]]
+    labels += ["x", "G(E(x))"]
+  path = os.path.join(workdir, "bigan_reconstructions.png")
+  plots.save_image_rows(rows, labels, path, title=f"BiGAN, epoch {epoch}: test images and G(E(x))")
+  return path
+
+
+def q_categories(discriminator: nn.Module, state: TrainState, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+  """InfoGAN's Q head on images: the categorical code it infers for each, argmax Q(c_cat | x) (D in
+  inference mode, no dropout). uint8 [N, 28, 28] -> int [N] in [0, INFO_CATEGORIES)."""
+  variables = discriminator_variables(state)
+  apply = jax.jit(lambda x: jnp.argmax(discriminator.apply(variables, x, train=False)[1][:, :models.INFO_CATEGORIES], -1))
+  return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
+
+
+def q_test_accuracy(discriminator: nn.Module, state: TrainState, test_images: np.ndarray,
+                    test_labels: np.ndarray) -> float:
+  """InfoGAN's unsupervised score (Chen et al. 2016, Section 7.1: 5% error on MNIST): the accuracy of
+  Q's categorical code on the test images against their labels, under the best one-to-one matching
+  of codes to classes (`gan_jax.metrics.clustering_accuracy`). Float in [0, 1]."""
+  return metrics.clustering_accuracy(np.asarray(test_labels, np.int64),
+                                     np.asarray(q_categories(discriminator, state, test_images), np.int64))
+
+
+def write_infogan_figures(workdir: str, config: ml_collections.ConfigDict, generator: nn.Module, state: TrainState,
+                          epoch: int, num_columns: int = 10) -> list[str]:
+  """InfoGAN's latent-code figures, as in the paper's Figure 2: infogan_code_J.png for each continuous
+  code J (1-based), rows c_cat = 0..9, columns c_J from -2 to 2 (twice its training range), the
+  other continuous codes 0 and the noise fixed (one z of the FIGURES stream for the whole figure).
+  Returns the paths written."""
+  g_params, g_stats = sampling_variables(state)
+  render = jax.jit(lambda z, labels, continuous: generator.apply(
+      {"params": g_params, "batch_stats": g_stats}, z, labels, train=False, continuous=continuous))
+  z = jnp.tile(jax.random.normal(rng.key(config.seed, rng.Stream.FIGURES), (1, config.latent_dim)), (num_columns, 1))
+  values = jnp.linspace(-2.0, 2.0, num_columns)
+  paths = []
+  for j in range(models.INFO_CONTINUOUS):
+    continuous = jnp.zeros((num_columns, models.INFO_CONTINUOUS)).at[:, j].set(values)
+    rows = [np.asarray(render(z, jnp.full((num_columns,), c, jnp.int32), continuous))
+            for c in range(models.INFO_CATEGORIES)]
+    path = os.path.join(workdir, f"infogan_code_{j + 1}.png")
+    plots.save_image_rows(rows, [f"c_cat = {c}" for c in range(models.INFO_CATEGORIES)], path,
+                          title=f"InfoGAN, epoch {epoch}: continuous code {j + 1} from -2 to 2 (columns)")
+    paths.append(path)
+  return paths
 
 
 def summary(workdir: str, steps: int, epochs: float, records: list[dict], eval_samples: int) -> str:
@@ -124,27 +190,30 @@ def build_model(ctx: Context) -> Model:
   config, workdir = ctx.config, ctx.workdir
   generator = build_generator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
   discriminator = build_discriminator(config, batch_norm_axis_name=ctx.dp.batch_norm_axis_name)
-  eval_generator = build_generator(config)
+  eval_generator, eval_discriminator = build_generator(config), build_discriminator(config)
   optimizers = optimizers_for(config, ctx.schedule.steps_per_epoch)
   k = config.k_d_steps
   kind = models.conditioning(config)
+  class_labels = kind in models.CLASS_CONDITIONINGS  # trained on the data's labels (InfoGAN is not)
+  bigan = bool(config.get("bigan"))
   num_classes = models.NUM_CLASSES if kind else 0
   z_fixed, fixed_classes = fixed_latents(config), ()
-  if kind:  # one row per class, the same 8 z in every row
+  if kind:  # one row per class (InfoGAN: per categorical code), the same 8 z in every row
     z_fixed = jnp.tile(z_fixed[:8], (num_classes, 1))
     fixed_classes = (jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), 8),)
 
   def make_batch(images: np.ndarray, labels: np.ndarray) -> dict:
     x = data.to_gan_range(images)
     batch = {"x": x.reshape((-1, k) + x.shape[1:])}  # [rows of the batch, k D steps' images, 28, 28, 1]
-    if kind:
+    if class_labels:
       batch["y"] = labels.astype(np.int32).reshape(-1, k)
     return batch
 
   def epoch_figures(epoch: int, state: TrainState) -> None:
     x = generate(eval_generator, *sampling_variables(state), z_fixed, *fixed_classes)
     grid = os.path.join(workdir, f"samples_epoch_{epoch:03d}.png")
-    what = f"{config.arch} ({config.loss}{', ' + kind.upper() + ', rows: classes 0-9' if kind else ''})"
+    rows = "rows: categorical code 0-9" if kind == "infogan" else "rows: classes 0-9"
+    what = f"{config.arch} ({config.loss}{', ' + kind.upper() + ', ' + rows if kind else ''}{', BiGAN' if bigan else ''})"
     plots.save_image_grid(np.asarray(x), grid, title=f"{config.dataset} {what}, epoch {epoch}")
     ctx.metrics_log.image("samples_fixed_z", grid, int(state.step))
     npz = os.path.join(workdir, f"samples_epoch_{epoch:03d}.npz")
@@ -157,15 +226,35 @@ def build_model(ctx: Context) -> Model:
                                      title=f"{config.dataset} {config.arch} ({config.loss}): FID of "
                                            f"{config.eval_samples} samples against the test split")
 
+  test_split = []  # InfoGAN's and BiGAN's (test images, labels), loaded once
+
+  def test_data() -> tuple[np.ndarray, np.ndarray]:
+    if not test_split:
+      test_split.extend(data.load(config.dataset, "test", data_dir=config.data_dir or None))
+    return test_split[0], test_split[1]
+
+  def infogan_accuracy(state: TrainState) -> float:
+    return q_test_accuracy(eval_discriminator, state, *test_data())
+
   def final_figures(epoch: int, state: TrainState) -> None:
     write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch,
                          train_labels=ctx.train_labels)
+    if config.get("bigan"):
+      write_bigan_reconstructions(workdir, config, eval_generator, state, test_data()[0][:40], epoch)
+    if kind == "infogan":
+      write_infogan_figures(workdir, config, eval_generator, state, epoch)
+      files.write_json(os.path.join(workdir, "infogan.json"), {
+          "epoch": epoch, "step": int(state.step), "q_test_accuracy": infogan_accuracy(state),
+          "what": "accuracy of Q's categorical code on the test split, codes matched to classes (Hungarian)"})
 
   evaluate = None
   if config.get("eval_every_epochs") or config.get("eval_every_steps"):
     evaluate = evaluation.TrainingEvaluator(config, workdir, lambda state, num_samples, seed: samples(
         eval_generator, *sampling_variables(state), config.latent_dim, num_samples, seed, num_classes),
-        labels=(lambda n: sampling.sample_labels(n, num_classes)) if kind else None)
+        labels=(lambda n: sampling.sample_labels(n, num_classes)) if class_labels else None)
+    if kind == "infogan":
+      score_samples = evaluate
+      evaluate = lambda epoch, state: {**score_samples(epoch, state), "q_accuracy": infogan_accuracy(state)}
 
   return Model(
       init_state=lambda: init_state(config, generator, discriminator, optimizers),

@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 
 def discriminator_loss(real_logits: jax.Array, fake_logits: jax.Array, real_label: float = 1.0) -> jax.Array:
@@ -164,6 +165,30 @@ def gradient_penalty(critic: Callable[[jax.Array], jax.Array], x_real: jax.Array
   grads = jax.grad(lambda x: jnp.sum(critic(x)))(x_hat)
   norms = jnp.sqrt(jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=1) + GRADIENT_NORM_EPS)
   return jnp.mean(jnp.square(norms - 1.0))
+
+
+def infogan_information_loss(q: jax.Array, categories: jax.Array, continuous: jax.Array) -> tuple[jax.Array, dict]:
+  """InfoGAN's L_I with its sign flipped, the loss both players minimize (Chen et al. 2016, eq. 5):
+  -E[log Q(c | G(z, c))], the mean over the batch of the categorical code's cross-entropy plus the
+  continuous codes' negative log-likelihood under a Gaussian of mean Q's output and fixed unit std
+  (0.5 (c - mu)^2 per code; its constant 0.5 log(2 pi) is dropped, as it has no gradient).
+
+  L_I(G, Q) = E[log Q(c | x)] + H(c) <= I(c; G(z, c)) (Lemma 5.1), so for the categorical code
+  log(num_categories) - cross-entropy is a lower bound on the mutual information in nats.
+
+  Args:
+    q: [B, K + M] float32, Q's output on G(z, c): K categorical logits, then M means.
+    categories: [B] int32 in [0, K), the categorical codes G was given.
+    continuous: [B, M] float32, the continuous codes G was given.
+  Returns:
+    (loss, metrics): loss a float32 scalar; metrics {"info_categorical": the cross-entropy,
+    "info_continuous": the Gaussian NLL, "info_bound": log K - cross-entropy (nats)}.
+  """
+  num_categories = q.shape[-1] - continuous.shape[-1]
+  categorical = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(q[:, :num_categories], categories))
+  gaussian = jnp.mean(jnp.sum(0.5 * jnp.square(continuous - q[:, num_categories:]), axis=-1))
+  return categorical + gaussian, {"info_categorical": categorical, "info_continuous": gaussian,
+                                  "info_bound": jnp.log(float(num_categories)) - categorical}
 
 
 class GanLoss(NamedTuple):

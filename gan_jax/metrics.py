@@ -25,6 +25,8 @@ real-vs-real baseline (training images scored against the test split), which
 - sliced Wasserstein distance (SWD; Karras et al. 2018, "Progressive growing of
   GANs", Appendix D): between 7x7 patches of a Laplacian pyramid of the pixels,
   per pyramid level; no feature network.
+- representations: k-means (k = 10) accuracy under the best matching of clusters
+  to classes (Hungarian algorithm), as unsupervised-clustering papers report it.
 """
 
 from typing import NamedTuple
@@ -32,6 +34,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.optimize
+import sklearn.cluster
 
 from gan_jax.batching import batched
 
@@ -444,3 +448,23 @@ def swd(images1: np.ndarray, images2: np.ndarray, num_levels: int = 3, per_image
       descriptors.append((d - d.mean()) / max(float(d.std()), 1e-12))
     distances.append(1e3 * sliced_wasserstein(*descriptors, seed=seed * 1000 + level))
   return distances
+
+
+def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray, num_classes: int = 10) -> float:
+  """Accuracy of cluster ids against labels under the best one-to-one matching (Hungarian algorithm).
+
+  Args:
+    labels, clusters: int [N], values in 0..num_classes-1.
+  Returns:
+    float in [0, 1].
+  """
+  counts = np.zeros((num_classes, num_classes), np.int64)
+  np.add.at(counts, (clusters, labels), 1)
+  rows, cols = scipy.optimize.linear_sum_assignment(-counts)
+  return float(counts[rows, cols].sum() / len(labels))
+
+
+def kmeans_accuracy(codes: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
+  """k-means (k = 10, scikit-learn) on the codes, scored by `clustering_accuracy` against the labels."""
+  clusters = sklearn.cluster.KMeans(n_clusters=10, n_init=10, random_state=seed).fit_predict(codes)
+  return clustering_accuracy(np.asarray(labels, np.int64), clusters)

@@ -100,20 +100,28 @@ def load_run(workdir: str, step: int | None = None) -> Run:
 
 
 def num_classes(run: Run) -> int:
-  """How many classes the run's generator is conditioned on (0: an unconditional model)."""
+  """How many classes (InfoGAN: values of the categorical code) the run's generator is conditioned on
+  (0: an unconditional model)."""
   return models.NUM_CLASSES if run.kind == "gan" and models.conditioning(run.config) else 0
+
+
+def class_conditional(run: Run) -> bool:
+  """Whether the run's generator draws a class asked for (CGAN, AC-GAN), so that its samples' labels
+  are classes a classifier can check; an InfoGAN's categorical code is a class only up to a permutation."""
+  return run.kind == "gan" and models.conditioning(run.config) in models.CLASS_CONDITIONINGS
 
 
 def sample_labels(run: Run, num_samples: int, classes: Optional[Sequence[int]] = None) -> Optional[np.ndarray]:
   """The labels `generate_samples` draws a conditional GAN's samples with (int32 [num_samples],
-  balanced over `classes`, default all; see gan_jax.sampling.sample_labels); None for other runs.
+  balanced over `classes`, default all; see gan_jax.sampling.sample_labels; for an InfoGAN, its
+  categorical codes); None for other runs.
 
   Raises:
     ConfigError: bad classes, or classes for an unconditional model.
   """
   if not num_classes(run):
     if classes is not None:
-      raise ConfigError("--labels needs a class-conditional run (trained with --conditioning=cgan or acgan)")
+      raise ConfigError("--labels needs a conditional run (trained with --conditioning=cgan, acgan or infogan)")
     return None
   return sampling.sample_labels(num_samples, num_classes(run), classes)
 

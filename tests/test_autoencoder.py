@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax import autoencoder, configs, experiment, losses
+from gan_jax import autoencoder, configs, experiment, losses, metrics
 from gan_jax.errors import ConfigError
 from gan_jax.train import MetricsLog
 from tests.conftest import DATA_DIR
@@ -63,10 +63,10 @@ def test_tied_weights_share_the_encoder_kernels():
 
 def test_clustering_accuracy_uses_the_best_matching():
   labels = np.repeat(np.arange(10), 5)
-  assert autoencoder.clustering_accuracy(labels, (labels + 3) % 10) == 1.0
+  assert metrics.clustering_accuracy(labels, (labels + 3) % 10) == 1.0
   clusters = (labels + 3) % 10
   clusters[:5] = 9  # five of class 0 put in another class's cluster
-  assert autoencoder.clustering_accuracy(labels, clusters) == pytest.approx(45 / 50)
+  assert metrics.clustering_accuracy(labels, clusters) == pytest.approx(45 / 50)
 
 
 @pytest.mark.slow

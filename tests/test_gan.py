@@ -1,5 +1,7 @@
 """gan_jax.gan: latent interpolation, the G update that reuses the fake batch, and the Wasserstein GANs."""
 
+import json
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -9,6 +11,7 @@ import pytest
 from gan_jax import checkpoint as ckpt
 from gan_jax import experiment, gan
 from gan_jax import runs
+from gan_jax.errors import ConfigError
 from gan_jax.train import MetricsLog
 from gan_jax.models import build_discriminator, build_generator
 from tests.helpers import gan_state, tiny_dcgan_config
@@ -122,3 +125,56 @@ def test_instance_noise_std_schedule_and_statistics():
   assert float(jnp.mean(noisy - x)) == pytest.approx(0.0, abs=3e-3)
   assert float(jnp.std(noisy - x)) == pytest.approx(0.3, rel=1e-2)
   assert not jnp.allclose(noisy[0], noisy[1])  # each example its own noise
+
+
+def test_infogan_trains_on_real_mnist_resumes_bitwise_and_scores_its_q_head(tmp_path):
+  """An InfoGAN on real MNIST: 4 steps in one sitting equal 2 + 2 resumed, bitwise; the information
+  terms are logged; its end-of-run figures and Q's matched test accuracy (at least chance, 0.1, by
+  the matching) are written; its samples' categorical codes are drawn balanced, and are not classes.
+  Its batches carry no labels (gan_run's make_batch), so training at all shows it does not read them."""
+  config = lambda steps, **o: tiny_dcgan_config(max_steps=steps, conditioning="infogan", eval_every_epochs=0, **o)
+  experiment.train(config(4, figures=True), str(tmp_path / "once"))
+  experiment.train(config(2), str(tmp_path / "twice"))
+  experiment.train(config(4), str(tmp_path / "twice"))
+  template = gan_state(config(4), build_generator(config(4)), build_discriminator(config(4)))
+  once, twice = (jax.device_get(ckpt.Checkpointer(str(tmp_path / name)).restore(template)) for name in ("once", "twice"))
+  assert int(once.step) == int(twice.step) == 4
+  chex.assert_trees_all_equal((once.params, once.opt_state), (twice.params, twice.opt_state))
+  assert "q" in once.params["discriminator"]
+  records = MetricsLog(str(tmp_path / "once" / "metrics.jsonl")).read()
+  for r in records:
+    assert r["info_bound"] == pytest.approx(np.log(10) - r["info_categorical"], abs=1e-5)
+    assert r["info_continuous"] >= 0 and 0 <= r["q_accuracy"] <= 1
+  result = json.loads((tmp_path / "once" / "infogan.json").read_text())
+  assert result["step"] == 4 and 0.1 <= result["q_test_accuracy"] <= 1
+  assert (tmp_path / "once" / "infogan_code_1.png").exists() and (tmp_path / "once" / "infogan_code_2.png").exists()
+  run = runs.load_run(str(tmp_path / "once"))
+  assert not runs.class_conditional(run)
+  np.testing.assert_array_equal(runs.sample_labels(run, 20), np.arange(20) % 10)
+
+
+def test_bigan_trains_on_real_mnist_resumes_bitwise_and_its_discriminator_sees_z(tmp_path):
+  """A BiGAN on real MNIST: 4 steps in one sitting equal 2 + 2 resumed, bitwise, encoder included; the
+  encoder is trained (its parameters move) with G's optimizer; D(x, z) depends on z; E's loss is logged;
+  the reconstructions figure is written; losses E cannot take are refused."""
+  config = lambda steps, **o: tiny_dcgan_config(max_steps=steps, bigan=True, eval_every_epochs=0, **o)
+  experiment.train(config(4, figures=True), str(tmp_path / "once"))
+  experiment.train(config(2), str(tmp_path / "twice"))
+  experiment.train(config(4), str(tmp_path / "twice"))
+  generator, discriminator = build_generator(config(4)), build_discriminator(config(4))
+  template = gan_state(config(4), generator, discriminator)
+  once, twice = (jax.device_get(ckpt.Checkpointer(str(tmp_path / name)).restore(template)) for name in ("once", "twice"))
+  assert int(once.step) == int(twice.step) == 4
+  chex.assert_trees_all_equal((once.params, once.opt_state), (twice.params, twice.opt_state))
+  moved = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), once.params["encoder"], template.params["encoder"])
+  assert min(jax.tree.leaves(moved)) > 0
+  x = jnp.zeros((3, 28, 28, 1))
+  z = jax.random.normal(jax.random.key(0), (3, config(4).latent_dim))
+  d = lambda z: discriminator.apply({"params": once.params["discriminator"]}, x, z=z, train=False)
+  assert float(jnp.max(jnp.abs(d(z) - d(-z)))) > 1e-4
+  assert all(r["e_loss"] > 0 for r in MetricsLog(str(tmp_path / "once" / "metrics.jsonl")).read() if "e_loss" in r)
+  assert (tmp_path / "once" / "bigan_reconstructions.png").exists()
+  with pytest.raises(ConfigError, match="--bigan needs"):
+    gan.phases_for(config(4, loss="least_squares"), generator, discriminator)
+  with pytest.raises(ConfigError, match="--bigan takes no --conditioning"):
+    build_generator(config(4, conditioning="cgan"))

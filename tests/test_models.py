@@ -254,3 +254,30 @@ def test_spectral_norm_power_iteration_finds_the_largest_singular_value():
     assert np.linalg.svd(scaled, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-3)
     assert top > 2.0  # the normalization changed something
   chex.assert_trees_all_equal(normalized["conv_0"]["bias"], params["conv_0"]["bias"])
+
+
+def test_infogan_codes_are_uniform_and_the_generator_reads_them_from_z():
+  """The continuous codes erf(z / sqrt 2) of z ~ N(0, I) are Uniform(-1, 1) (mean 0, variance 1/3, each
+  tenth of the interval holding a tenth of them); G(z, c) with its codes passed explicitly is G(z, c) with
+  them read from z; the codes and the categorical code change the image; Q's head has the paper's shape."""
+  from gan_jax.models.conditional import InfoGANGenerator, continuous_codes
+  from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+  z = jax.random.normal(jax.random.key(0), (200_000, 5))
+  codes = np.asarray(continuous_codes(z, 2))
+  assert codes.shape == (200_000, 2) and np.all(np.abs(codes) < 1)
+  np.testing.assert_allclose(codes.mean(0), 0.0, atol=5e-3)
+  np.testing.assert_allclose(codes.var(0), 1 / 3, atol=5e-3)
+  np.testing.assert_allclose(np.histogram(codes[:, 0], bins=10, range=(-1, 1))[0] / len(codes), 0.1, atol=3e-3)
+  g = InfoGANGenerator(MLPGenerator(features=(16,)), 10, 2)
+  z, labels = z[:4], jnp.array([0, 1, 2, 3])
+  params = g.init(jax.random.key(1), z, labels)
+  x = g.apply(params, z, labels)
+  assert x.shape == (4, 28, 28, 1)
+  np.testing.assert_allclose(g.apply(params, z, labels, continuous=continuous_codes(z, 2)), x, atol=1e-6)
+  assert float(jnp.max(jnp.abs(g.apply(params, z, labels, continuous=jnp.full((4, 2), 2.0)) - x))) > 1e-3
+  assert float(jnp.max(jnp.abs(g.apply(params, z, (labels + 1) % 10) - x))) > 1e-3
+  d = MLPDiscriminator(features=(32, 16), q_outputs=12)
+  d_params = d.init(jax.random.key(2), x, train=False)
+  logits, q = d.apply(d_params, x, train=False)
+  assert logits.shape == (4,) and q.shape == (4, 12)
+  assert d_params["params"]["q"]["hidden"]["kernel"].shape == (16, 128)

@@ -48,6 +48,10 @@ VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
                                               conditioning="cgan"),
             "d_batch_norm_reuse_fake_acgan": dict(d_dropout=0.0, d_batch_norm=True, reuse_fake=True,
                                                   conditioning="acgan", **SGD),
+            # InfoGAN: the categorical codes drawn per example, the continuous ones read from z, D's Q head
+            "infogan": dict(conditioning="infogan", kernel_size=4),
+            # BiGAN: the encoder's parameters stepped with G's, D on (x, E(x)) and (G(z), z)
+            "bigan": dict(bigan=True, kernel_size=4),
             "bfloat16": dict(precision="bfloat16", **SGD),
             "wgan_gp": dict(loss="wasserstein", critic_regularizer="gradient_penalty", d_dropout=0.0,
                             optimizer="sgd_momentum", learning_rate=1e-3)}

@@ -6,16 +6,23 @@ import flax.linen as nn
 import ml_collections
 
 from gan_jax.errors import ConfigError
-from gan_jax.models.conditional import ConditionalDiscriminator, ConditionalGenerator
+from gan_jax.models.bigan import BiGANEncoder, JointDiscriminator
+from gan_jax.models.conditional import ConditionalDiscriminator, ConditionalGenerator, InfoGANGenerator
 from gan_jax.models.dcgan import CONV_GRADIENTS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import PRECISIONS
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHITECTURES = ("dcgan", "mlp")
-# config.conditioning: "" (none), "cgan" (G and D see the label; Mirza & Osindero 2014) or "acgan"
-# (G sees it, D classifies; Odena et al. 2017).
-CONDITIONINGS = ("", "cgan", "acgan")
+# config.conditioning: "" (none), "cgan" (G and D see the label; Mirza & Osindero 2014), "acgan"
+# (G sees it, D classifies; Odena et al. 2017) or "infogan" (G sees latent codes that D's Q head
+# recovers, no labels; Chen et al. 2016).
+CONDITIONINGS = ("", "cgan", "acgan", "infogan")
+CLASS_CONDITIONINGS = ("cgan", "acgan")  # those trained on the data's labels, whose samples have classes
 NUM_CLASSES = 10
+# InfoGAN's latent codes (Chen et al. 2016, Section 5, MNIST): one categorical code of 10 values (G's
+# "labels") and 2 continuous codes ~ Uniform(-1, 1) (from z's last 2 entries, see InfoGANGenerator).
+INFO_CATEGORIES = 10
+INFO_CONTINUOUS = 2
 
 
 def conditioning(config: ml_collections.ConfigDict) -> str:
@@ -26,7 +33,12 @@ def conditioning(config: ml_collections.ConfigDict) -> str:
   """
   name = config.get("conditioning", "")
   if name not in CONDITIONINGS:
-    raise ConfigError(f"unknown --conditioning={name!r}; choose cgan or acgan (or '' for none)")
+    raise ConfigError(f"unknown --conditioning={name!r}; choose cgan, acgan or infogan (or '' for none)")
+  if name and config.get("bigan"):
+    raise ConfigError(f"--bigan takes no --conditioning (got {name!r}): BiGAN learns its codes without labels")
+  if name == "infogan" and config.latent_dim <= INFO_CONTINUOUS:
+    raise ConfigError(f"--conditioning=infogan takes its {INFO_CONTINUOUS} continuous codes from z: "
+                      f"--latent_dim must be > {INFO_CONTINUOUS}, got {config.latent_dim}")
   return name
 
 
@@ -54,8 +66,8 @@ def _options(config: ml_collections.ConfigDict, features_field: str) -> dict:
 
 
 def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
-  """The generator of config.arch ("dcgan" or "mlp"); with config.conditioning, G(z, y)
-  (`ConditionalGenerator`).
+  """The generator of config.arch ("dcgan" or "mlp"); with config.conditioning "cgan" or "acgan",
+  G(z, y) (`ConditionalGenerator`); with "infogan", G(z, c) (`InfoGANGenerator`).
 
   Args:
     config: with arch, generator_features and leaky_relu_slope (empty / None: the
@@ -72,7 +84,10 @@ def build_generator(config: ml_collections.ConfigDict, batch_norm_axis_name: Opt
                                **options)
   else:
     generator = MLPGenerator(**options)
-  return ConditionalGenerator(generator, NUM_CLASSES) if conditioning(config) else generator
+  kind = conditioning(config)
+  if kind == "infogan":
+    return InfoGANGenerator(generator, INFO_CATEGORIES, INFO_CONTINUOUS)
+  return ConditionalGenerator(generator, NUM_CLASSES) if kind else generator
 
 
 def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name: Optional[str] = None) -> nn.Module:
@@ -80,7 +95,9 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
 
   For dcgan, config.d_batch_norm adds BatchNorm (Radford et al. 2016). config.conditioning
   "cgan" gives D(x, y) (`ConditionalDiscriminator`); "acgan" gives D an auxiliary classifier
-  head (its output is then (logits, class_logits)).
+  head (its output is then (logits, class_logits)); "infogan" gives D InfoGAN's Q head (its output
+  is then (logits, q), q: INFO_CATEGORIES logits and INFO_CONTINUOUS means). config.bigan gives
+  BiGAN's D(x, z) (`JointDiscriminator`).
   Raises:
     ConfigError: unknown arch or conditioning; d_batch_norm with the mlp arch or with dropout (BatchNorm
       couples the examples of a batch, so D is applied to the whole batch with one
@@ -90,6 +107,8 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
   kind = conditioning(config)
   if kind == "acgan":
     options["num_classes"] = NUM_CLASSES
+  if kind == "infogan":
+    options["q_outputs"] = INFO_CATEGORIES + INFO_CONTINUOUS
   d_batch_norm = bool(config.get("d_batch_norm", False))
   if d_batch_norm and (config.arch != "dcgan" or config.d_dropout):
     raise ConfigError("--config.d_batch_norm needs --arch=dcgan and --d_dropout=0")
@@ -100,4 +119,21 @@ def build_discriminator(config: ml_collections.ConfigDict, batch_norm_axis_name:
     discriminator = DCGANDiscriminator(dropout_rate=config.d_dropout, **options)
   else:
     discriminator = MLPDiscriminator(dropout_rate=config.d_dropout, **options)
+  if config.get("bigan"):
+    return JointDiscriminator(discriminator)
   return ConditionalDiscriminator(discriminator, NUM_CLASSES) if kind == "cgan" else discriminator
+
+
+def build_encoder(config: ml_collections.ConfigDict) -> BiGANEncoder:
+  """BiGAN's encoder E: x -> z for config.arch, with the discriminator's widths, kernel size and
+  LeakyReLU slope (config.discriminator_features etc.; empty: the architecture's defaults).
+
+  Raises:
+    ConfigError: unknown arch.
+  """
+  options = _options(config, "discriminator_features")
+  discriminator = (DCGANDiscriminator if config.arch == "dcgan" else MLPDiscriminator)(
+      **{k: v for k, v in options.items() if k != "compute_dtype"})
+  return BiGANEncoder(latent_dim=config.latent_dim, features=tuple(discriminator.features),
+                      convolutional=config.arch == "dcgan", kernel_size=getattr(discriminator, "kernel_size", 5),
+                      leaky_relu_slope=discriminator.leaky_relu_slope)

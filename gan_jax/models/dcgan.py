@@ -24,6 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax.models.conditional import QHead
 from gan_jax.models.layers import Conv, SubPixelConvTranspose, mixed_precision
 
 _KERNEL_INIT = nn.initializers.xavier_uniform()
@@ -172,6 +173,7 @@ class DCGANDiscriminator(nn.Module):
     compute_dtype: as for DCGANGenerator (the logit stays float32).
     num_classes: > 0 adds AC-GAN's auxiliary classifier (Odena et al. 2017): a second dense
       head on the same features, giving class logits.
+    q_outputs: > 0 adds InfoGAN's Q head (`gan_jax.models.conditional.QHead`) on the same features.
   """
   features: Sequence[int] = (64, 128)
   kernel_size: int = 5
@@ -182,6 +184,7 @@ class DCGANDiscriminator(nn.Module):
   batch_norm_axis_name: Optional[str] = None
   compute_dtype: Optional[Any] = None
   num_classes: int = 0
+  q_outputs: int = 0
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True, example_keys: Optional[jax.Array] = None) -> Any:
@@ -194,7 +197,8 @@ class DCGANDiscriminator(nn.Module):
       example_keys: optional [B] typed PRNG keys, one per example (see gan_jax.train.example_keys).
     Returns:
       logits: [B] float32; D(x) = sigmoid(logits) is the probability that x is real; with
-      num_classes > 0, (logits, class_logits [B, num_classes] float32).
+      num_classes > 0, (logits, class_logits [B, num_classes] float32); with q_outputs > 0,
+      (logits, q [B, q_outputs] float32).
     """
     h = x
     for i, f in enumerate(self.features):
@@ -211,6 +215,8 @@ class DCGANDiscriminator(nn.Module):
         h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
     logits = nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
+    if self.q_outputs:
+      return logits, QHead(self.q_outputs, self.leaky_relu_slope, name="q")(h)
     if not self.num_classes:
       return logits
     return logits, nn.Dense(self.num_classes, kernel_init=_KERNEL_INIT, name="classes")(h)

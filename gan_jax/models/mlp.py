@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax.models.conditional import QHead
 from gan_jax.models.layers import mixed_precision
 
 
@@ -56,23 +57,27 @@ class MLPDiscriminator(nn.Module):
     leaky_relu_slope: negative slope of the LeakyReLUs.
     compute_dtype: as for MLPGenerator.
     num_classes: > 0 adds AC-GAN's auxiliary classifier head (see DCGANDiscriminator).
+    q_outputs: > 0 adds InfoGAN's Q head (see DCGANDiscriminator).
   """
   features: Sequence[int] = (1024, 512, 256)
   dropout_rate: float = 0.3
   leaky_relu_slope: float = 0.2
   compute_dtype: Optional[Any] = None
   num_classes: int = 0
+  q_outputs: int = 0
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> Any:
     """x: [B, 28, 28, C] float32 in [-1, 1] -> logits [B] float32 (dropout on when `train`); with
-    num_classes > 0, (logits, class_logits [B, num_classes])."""
+    num_classes > 0, (logits, class_logits [B, num_classes]); with q_outputs > 0, (logits, q [B, q_outputs])."""
     h = x.reshape(x.shape[0], -1)
     for i, f in enumerate(self.features):
       h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}", **mixed_precision(self.compute_dtype, "dense"))(h),
                         self.leaky_relu_slope)
       h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     logits = nn.Dense(1, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
+    if self.q_outputs:
+      return logits, QHead(self.q_outputs, self.leaky_relu_slope, name="q")(h)
     if not self.num_classes:
       return logits
     return logits, nn.Dense(self.num_classes, name="classes")(h)
