@@ -16,6 +16,7 @@ import numpy as np
 
 from gan_jax import data, evaluation, files, metrics, models, plots, rng, sampling
 from gan_jax.batching import batched
+from gan_jax.errors import ConfigError
 from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, gan_loss, generate, init_state, interpolate,
                          label_arguments, optimizers_for, phases_for, samples, sampling_variables,
                          split_discriminator_output)
@@ -112,6 +113,19 @@ def write_bigan_reconstructions(workdir: str, config: ml_collections.ConfigDict,
   path = os.path.join(workdir, "bigan_reconstructions.png")
   plots.save_image_rows(rows, labels, path, title=f"BiGAN, epoch {epoch}: test images and G(E(x))")
   return path
+
+
+def discriminator_features(discriminator: nn.Module, state: TrainState, images: np.ndarray,
+                           batch_size: int = 1000) -> np.ndarray:
+  """D's penultimate features (its last hidden layer, flattened; inference mode), the representation
+  Radford et al. 2016 (Section 5.1) take from a DCGAN's D: uint8 [N, 28, 28] -> float32 [N, F].
+  Raises ConfigError for a D that needs more than x (CGAN's labels, BiGAN's z)."""
+  if isinstance(discriminator, (models.ConditionalDiscriminator, models.JointDiscriminator)):
+    raise ConfigError("D's features need a D of x alone; this run's D also takes labels or z")
+  variables = discriminator_variables(state)
+  apply = jax.jit(lambda x: discriminator.apply(variables, x, train=False, mutable=["intermediates"])[1][
+      "intermediates"]["features"][0])
+  return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
 
 
 def q_categories(discriminator: nn.Module, state: TrainState, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:

@@ -26,7 +26,8 @@ real-vs-real baseline (training images scored against the test split), which
   GANs", Appendix D): between 7x7 patches of a Laplacian pyramid of the pixels,
   per pyramid level; no feature network.
 - representations: k-means (k = 10) accuracy under the best matching of clusters
-  to classes (Hungarian algorithm), as unsupervised-clustering papers report it.
+  to classes (Hungarian algorithm), as unsupervised-clustering papers report it,
+  and a linear probe (multinomial logistic regression on frozen features).
 """
 
 from typing import NamedTuple
@@ -34,6 +35,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import scipy.optimize
 import sklearn.cluster
 
@@ -468,3 +470,57 @@ def kmeans_accuracy(codes: np.ndarray, labels: np.ndarray, seed: int = 0) -> flo
   """k-means (k = 10, scikit-learn) on the codes, scored by `clustering_accuracy` against the labels."""
   clusters = sklearn.cluster.KMeans(n_clusters=10, n_init=10, random_state=seed).fit_predict(codes)
   return clustering_accuracy(np.asarray(labels, np.int64), clusters)
+
+
+def linear_probe_accuracy(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray,
+                          test_labels: np.ndarray, l2: float = 1e-4, max_iterations: int = 300) -> float:
+  """A linear probe of a representation: multinomial logistic regression fitted on the training
+  features (standardized with the training set's mean and std), its accuracy on the test features.
+
+  Minimizes the mean cross-entropy plus l2 / 2 * ||W||^2 over W [F, C] and b [C] by full-batch
+  L-BFGS (optax.lbfgs, zoom line search) for max_iterations steps from zero, float32; the
+  problem is convex, so the result does not depend on a seed.
+
+  Args:
+    train_features: [N, F] float; train_labels: int [N] in [0, C), C = max label + 1.
+    test_features: [M, F] float; test_labels: int [M].
+    l2: weight decay of W (not b), >= 0.
+    max_iterations: L-BFGS steps.
+  Returns:
+    float in [0, 1].
+  Raises:
+    ValueError: features not 2-D or of different widths, or labels not matching them in length.
+  """
+  train_features, test_features = _as_matrix(train_features, "train_features"), _as_matrix(test_features, "test_features")
+  if train_features.shape[1] != test_features.shape[1]:
+    raise ValueError(f"train and test features must have one width, got {train_features.shape} and {test_features.shape}")
+  if len(train_labels) != len(train_features) or len(test_labels) != len(test_features):
+    raise ValueError("there must be one label per feature row")
+  mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+  x = jnp.asarray((train_features - mean) / std, jnp.float32)
+  y = jnp.asarray(train_labels, jnp.int32)
+  num_classes = int(max(np.max(train_labels), np.max(test_labels))) + 1
+  params = {"w": jnp.zeros((x.shape[1], num_classes)), "b": jnp.zeros((num_classes,))}
+  return float(np.mean(np.argmax(np.asarray(_fit_probe(x, y, params, l2, max_iterations)(
+      jnp.asarray((test_features - mean) / std, jnp.float32))), -1) == np.asarray(test_labels)))
+
+
+def _fit_probe(x: jax.Array, y: jax.Array, params: dict, l2: float, max_iterations: int):
+  def objective(p):
+    logits = x @ p["w"] + p["b"]
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y)) + 0.5 * l2 * jnp.sum(p["w"] ** 2)
+
+  solver = optax.lbfgs()
+  value_and_grad = optax.value_and_grad_from_state(objective)
+
+  @jax.jit
+  def fit(p):
+    def step(_, carry):
+      p, state = carry
+      value, grad = value_and_grad(p, state=state)
+      updates, state = solver.update(grad, state, p, value=value, grad=grad, value_fn=objective)
+      return optax.apply_updates(p, updates), state
+    return jax.lax.fori_loop(0, max_iterations, step, (p, solver.init(p)))[0]
+
+  fitted = fit(params)
+  return lambda features: features @ fitted["w"] + fitted["b"]

@@ -14,7 +14,7 @@ import ml_collections
 import numpy as np
 
 from gan_jax import checkpoint as ckpt
-from gan_jax import gan, models, sampling, vae
+from gan_jax import autoencoder, gan, gan_run, models, sampling, vae
 from gan_jax.errors import CheckpointError, ConfigError
 from gan_jax.models import build_discriminator, build_generator
 from gan_jax.train import Schedule
@@ -64,16 +64,17 @@ def checkpoint_steps(workdir: str) -> list:
   return sorted(int(name) for name in os.listdir(directory) if name.isdigit())
 
 
-def load_run(workdir: str, step: int | None = None) -> Run:
-  """Restores the GAN or VAE of a workdir at `step` (default: the newest checkpoint).
+def load_run(workdir: str, step: int | None = None, samplers_only: bool = True) -> Run:
+  """Restores the GAN or VAE (or, with samplers_only=False, autoencoder) of a workdir at `step`
+  (default: the newest checkpoint).
 
   Raises:
     CheckpointError: no config.json, no checkpoint, or a damaged one.
-    ConfigError: the run is an autoencoder (it has no sampler).
+    ConfigError: the run is an autoencoder (it has no sampler) and samplers_only.
   """
   config = read_config(workdir)
   kind = run_kind(config)
-  if kind == "autoencoder":
+  if kind == "autoencoder" and samplers_only:
     raise ConfigError(f"{workdir} holds an autoencoder, which does not generate samples; "
                       f"pass the workdir of a GAN or VAE run")
   steps = checkpoint_steps(workdir)
@@ -85,9 +86,12 @@ def load_run(workdir: str, step: int | None = None) -> Run:
     modules = (build_generator(config), build_discriminator(config))
     optimizers = gan.optimizers_for(config, Schedule.from_config(config).steps_per_epoch)
     template = gan.init_state(config, *modules, optimizers)
-  else:
+  elif kind == "vae":
     modules = vae.build_modules(config)
     template = vae.init_state(config, *modules, vae.optimizers_for(config))
+  else:
+    modules = autoencoder.build_modules(config)
+    template = autoencoder.init_state(config, *modules, autoencoder.optimizers_for(config))
   checkpointer = ckpt.Checkpointer(workdir)
   try:
     state = checkpointer.restore(template, step)
@@ -140,3 +144,22 @@ def generate_samples(run: Run, num_samples: int, seed: int = 0, classes: Optiona
     return gan.samples(run.modules[0], *gan.sampling_variables(run.state), run.config.latent_dim, num_samples, seed,
                        num_classes(run), classes)
   return vae.samples(run.modules[1], run.state.params["decoder"], run.config.latent_dim, num_samples, seed)
+
+
+def representation(run: Run, images: np.ndarray) -> tuple[str, np.ndarray]:
+  """What the run learned to represent images by, without labels: (a name, float32 [N, F]).
+
+  Autoencoders: the codes h (`gan_jax.autoencoder.encode`); VAEs: the means of q(z|x); BiGANs:
+  E(x); other GANs: D's penultimate features (`gan_jax.gan_run.discriminator_features`).
+  Args:
+    images: uint8 [N, 28, 28].
+  Raises:
+    ConfigError: a GAN whose D also takes labels (CGAN).
+  """
+  if run.kind == "autoencoder":
+    return "codes", autoencoder.encode(run.modules[0], run.state.params, images)
+  if run.kind == "vae":
+    return "means of q(z|x)", vae.encode_means(run.modules[0], run.state.params, images)
+  if run.config.get("bigan"):
+    return "E(x)", gan_run.encode(run.config, run.state, images)
+  return "D's penultimate features", gan_run.discriminator_features(run.modules[1], run.state, images)

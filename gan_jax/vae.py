@@ -118,12 +118,18 @@ def evaluate(encoder: VAEEncoder, decoder: VAEDecoder, params: Any, images: np.n
   return {"loss": float(np.mean(recon + kl)), "recon_loss": float(np.mean(recon)), "kl": float(np.mean(kl))}
 
 
+def encode_means(encoder: VAEEncoder, params: Any, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+  """The means of q(z|x), the VAE's representation of images: uint8 [N, 28, 28] -> float32 [N, latent_dim]."""
+  means = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x)[0])
+  return batched(lambda start, x: means(data.to_unit_range(x)), images, batch_size=batch_size)
+
+
 def write_figures(workdir: str, config, encoder, decoder, params, test_images, test_labels, epoch: int) -> None:
   """reconstructions.png, latent_manifold.png (2-D latents) and latent_scatter.png of the model at `epoch`."""
   decode = jax.jit(lambda z: jax.nn.sigmoid(decoder.apply({"params": params["decoder"]}, z)))
-  means = jax.jit(lambda x: encoder.apply({"params": params["encoder"]}, x)[0])
   x = data.to_unit_range(test_images[:25])
-  plots.save_side_by_side([x, np.asarray(decode(means(x)))], ["test images", "reconstructions"],
+  plots.save_side_by_side([x, np.asarray(decode(encode_means(encoder, params, test_images[:25])))],
+                          ["test images", "reconstructions"],
                           os.path.join(workdir, "reconstructions.png"), num_columns=5,
                           title=f"VAE, latent {config.latent_dim}, epoch {epoch}")
   if config.latent_dim == 2:
@@ -132,8 +138,7 @@ def write_figures(workdir: str, config, encoder, decoder, params, test_images, t
     z = jnp.stack(jnp.meshgrid(grid, grid[::-1]), axis=-1).reshape(-1, 2)
     plots.save_image_grid(np.asarray(decode(z)), os.path.join(workdir, "latent_manifold.png"), num_columns=10,
                           value_range=(0.0, 1.0), title=f"2-D latent manifold, epoch {epoch}")
-  mu = batched(lambda start, x: means(data.to_unit_range(x)), test_images)
-  plots.save_latent_scatter(mu, np.asarray(test_labels), os.path.join(workdir, "latent_scatter.png"),
+  plots.save_latent_scatter(encode_means(encoder, params, test_images), np.asarray(test_labels), os.path.join(workdir, "latent_scatter.png"),
                             title=f"test-set latent means, epoch {epoch}")
 
 

@@ -214,6 +214,7 @@ class DCGANDiscriminator(nn.Module):
       else:
         h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
     h = h.reshape(h.shape[0], -1)
+    self.sow("intermediates", "features", h)  # D's penultimate features, a representation (Radford et al. 2016, Section 5.1)
     logits = nn.Dense(1, kernel_init=_KERNEL_INIT, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
     if self.q_outputs:
       return logits, QHead(self.q_outputs, self.leaky_relu_slope, name="q")(h)

@@ -75,6 +75,7 @@ class MLPDiscriminator(nn.Module):
       h = nn.leaky_relu(nn.Dense(f, name=f"hidden_{i}", **mixed_precision(self.compute_dtype, "dense"))(h),
                         self.leaky_relu_slope)
       h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
+    self.sow("intermediates", "features", h)  # D's penultimate features (see DCGANDiscriminator)
     logits = nn.Dense(1, name="logit", **mixed_precision(self.compute_dtype, "dense"))(h)[:, 0]
     if self.q_outputs:
       return logits, QHead(self.q_outputs, self.leaky_relu_slope, name="q")(h)
