@@ -25,12 +25,16 @@ train)
   run dcgan_infogan_fashion experiments.dcgan --workdir=runs/dcgan_infogan_fashion --conditioning=infogan \
     --dataset=fashion_mnist
   run dcgan_bigan_fashion experiments.dcgan --workdir=runs/dcgan_bigan_fashion $BIGAN --dataset=fashion_mnist
+  run features_dcgan_1step_mnist experiments.dcgan --workdir=runs/features_dcgan_1step_mnist --max_steps=1 \
+    --config.eval_every_epochs=0  # the control: D's features after one step
   ;;
 table)
   python -m experiments.features --dataset=mnist --data_dir=../shared/data --out=results/features_mnist.json \
     --runs=AE=runs/features_ae_mnist,DAE=runs/features_dae_mnist,VAE=runs/features_vae_mnist,BiGAN=runs/dcgan_bigan,DCGAN=runs/features_dcgan_mnist,InfoGAN=runs/dcgan_infogan
   python -m experiments.features --dataset=fashion_mnist --data_dir=../shared/data --out=results/features_fashion_mnist.json \
     --runs=AE=runs/features_ae_fashion_mnist,DAE=runs/features_dae_fashion_mnist,VAE=runs/features_vae_fashion_mnist,BiGAN=runs/dcgan_bigan_fashion,DCGAN=runs/features_dcgan_fashion_mnist,InfoGAN=runs/dcgan_infogan_fashion
+  python -m experiments.features --dataset=mnist --data_dir=../shared/data --out=results/features_mnist_control.json \
+    --runs=DCGAN_1_step=runs/features_dcgan_1step_mnist
   ;;
 *) echo "usage: bash results/run_issue14.sh train|table" >&2; exit 2 ;;
 esac
