@@ -49,13 +49,13 @@ def test_each_kind_of_run_represents_images_by_what_it_learned(trained):
 
 def test_features_table_scores_every_run_the_same_way(trained, tmp_path):
   out = tmp_path / "features.json"
-  pairs = ",".join(f"{name}={trained[name]}" for name in ("ae", "vae", "dcgan", "bigan"))
+  pairs = ",".join(f"{name}={trained[name]}" for name in ("ae", "bigan"))
   data_args = [f"--data_dir={DATA_DIR}"] if DATA_DIR else []
   result = run_module("experiments.features", f"--runs={pairs}", f"--out={out}", "--max_examples=500",
                       "--probe_iterations=50", *data_args)
   assert result.returncode == 0, result.stderr
   table = json.loads(out.read_text())
-  assert [r["name"] for r in table["rows"]] == ["raw pixels", "ae", "vae", "dcgan", "bigan"]
+  assert [r["name"] for r in table["rows"]] == ["raw pixels", "ae", "bigan"]
   for r in table["rows"]:
     assert 0.1 <= r["kmeans_accuracy"] <= 1 and 0 <= r["linear_probe_accuracy"] <= 1
   pixels = table["rows"][0]

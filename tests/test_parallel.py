@@ -61,7 +61,10 @@ VARIANTS = {"tutorial_autodiff": dict(conv_gradients="autodiff"),
 # WGAN-GP and the tutorial's layers under pmap only: there each device draws its examples'
 # interpolation weights and dropout masks from the global example index, while sharding runs the
 # single-device program on the global batch (sharding is checked on the other three variants).
-MODES = {variant: {"bfloat16": ("sharding",), "wgan_gp": ("pmap",), "tutorial_autodiff": ("pmap",)}.get(
+# InfoGAN and BiGAN under pmap only, where each device draws its examples' codes and dropout from
+# the global example index and the encoder's gradients are averaged across devices (suite time).
+MODES = {variant: {"bfloat16": ("sharding",), "wgan_gp": ("pmap",), "tutorial_autodiff": ("pmap",),
+                   "infogan": ("pmap",), "bigan": ("pmap",)}.get(
     variant, ("sharding", "pmap")) for variant in VARIANTS}
 
 
