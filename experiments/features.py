@@ -69,8 +69,8 @@ def features_table(dataset: str, data_dir: str | None, pairs: list, seed: int = 
     ConfigError: a run of another dataset, or one with no representation (see runs.representation);
     CheckpointError: a workdir without a readable checkpoint.
   """
-  loaded = [(name, runs.load_run(workdir, samplers_only=False)) for name, workdir in pairs]  # fail fast
-  for name, run in loaded:
+  loaded = [(name, workdir, runs.load_run(workdir, samplers_only=False)) for name, workdir in pairs]  # fail fast
+  for name, _, run in loaded:
     if run.config.dataset != dataset:
       raise ConfigError(f"run {name} was trained on {run.config.dataset}, not --dataset={dataset}")
   if max_examples < 0:
@@ -80,7 +80,7 @@ def features_table(dataset: str, data_dir: str | None, pairs: list, seed: int = 
   test_images, test_labels = (a[head] for a in data.load(dataset, "test", data_dir=data_dir))
   pixels = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0
   rows = []
-  for name, run in [("raw pixels", None)] + loaded:
+  for name, workdir, run in [("raw pixels", None, None)] + loaded:
     start = time.time()
     if run is None:
       what, train, test = "pixels in [0, 1]", pixels(train_images), pixels(test_images)
@@ -90,7 +90,7 @@ def features_table(dataset: str, data_dir: str | None, pairs: list, seed: int = 
     row = {"name": name, "representation": what, **score_representation(train, train_labels, test, test_labels, seed,
                                                                         probe_iterations)}
     if run is not None:
-      row.update(workdir=pairs[[n for n, _ in pairs].index(name)][1], step=run.step, kind=run.kind)
+      row.update(workdir=workdir, step=run.step, kind=run.kind)
       if models.conditioning(run.config) == "infogan":
         row["q_categorical_accuracy"] = gan_run.q_test_accuracy(run.modules[1], run.state, test_images, test_labels)
     row["seconds"] = round(time.time() - start, 1)

@@ -38,10 +38,10 @@ def sample_labels(key: jax.Array, batch_size: int, num_classes: int,
   return jax.vmap(lambda k: jax.random.randint(k, (), 0, num_classes))(example_keys(key, batch_size, collective))
 
 
-def label_arguments(labels: Any) -> dict:
-  """The keyword arguments that hand a class-conditional module its labels: {"labels": labels},
-  or {} for labels None (an unconditional module)."""
-  return {} if labels is None else {"labels": labels}
+def label_arguments(labels: Any, z: Any = None) -> dict:
+  """The keyword arguments that hand a conditional module its labels, {"labels": labels}, and
+  BiGAN's D(x, z) its z, {"z": z}; an argument that is None is left out (an unconditional module)."""
+  return {**({} if labels is None else {"labels": labels}), **({} if z is None else {"z": z})}
 
 
 def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax.Array, key: jax.Array,
@@ -59,7 +59,7 @@ def discriminate(discriminator: nn.Module, params: Any, batch_stats: Any, x: jax
   under `vmap`. With BatchNorm, D is applied to the whole
   batch (its statistics couple the examples) with the key's one dropout stream.
   """
-  given = {**label_arguments(labels), **({} if z is None else {"z": z})}
+  given = label_arguments(labels, z)
   if batch_stats:
     out, updates = discriminator.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
                                        rngs={"dropout": key}, mutable=["batch_stats"], **given)

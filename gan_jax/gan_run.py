@@ -21,6 +21,7 @@ from gan_jax.gan import (averages_for, discriminator_variables, fixed_latents, g
                          label_arguments, optimizers_for, phases_for, samples, sampling_variables,
                          split_discriminator_output)
 from gan_jax.models import build_discriminator, build_generator
+from gan_jax.models.conditional import PlaneDiscriminator
 from gan_jax.train import Context, Model, TrainState
 
 MILESTONE_EPOCHS = (1, 10, 20, 50, 100)
@@ -61,7 +62,7 @@ def write_course_figures(workdir: str, config: ml_collections.ConfigDict, genera
   x_real = data.to_gan_range(train_images[real])
   d_variables = discriminator_variables(state)
   d_apply = jax.jit(lambda x, labels, z: loss.d_output(split_discriminator_output(discriminator.apply(
-      d_variables, x, train=False, **label_arguments(labels), **({} if z is None else {"z": z})))[0]))
+      d_variables, x, train=False, **label_arguments(labels, z)))[0]))
   cgan = kind == "cgan"  # D(x, y): real images with their labels, generated ones with those G was given
   bigan = config.get("bigan")  # D(x, z): real images with E(x), generated ones with their z
   d_real = d_apply(x_real, jnp.asarray(train_labels[real], jnp.int32) if cgan else None,
@@ -96,7 +97,13 @@ def encode(config: ml_collections.ConfigDict, state: TrainState, images: np.ndar
            batch_size: int = 1000) -> np.ndarray:
   """BiGAN's encoder on images: z = E(x). uint8 [N, 28, 28] -> float32 [N, latent_dim]."""
   encoder = models.build_encoder(config)
-  apply = jax.jit(lambda x: encoder.apply({"params": state.params["encoder"]}, x, train=False))
+  return _apply_to_images(lambda x: encoder.apply({"params": state.params["encoder"]}, x, train=False), images,
+                          batch_size)
+
+
+def _apply_to_images(fn, images: np.ndarray, batch_size: int) -> np.ndarray:
+  """fn (jitted) on uint8 images [N, 28, 28] in batches, each mapped to the GAN range [-1, 1] first."""
+  apply = jax.jit(fn)
   return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
 
 
@@ -120,20 +127,19 @@ def discriminator_features(discriminator: nn.Module, state: TrainState, images: 
   """D's penultimate features (its last hidden layer, flattened; inference mode), the representation
   Radford et al. 2016 (Section 5.1) take from a DCGAN's D: uint8 [N, 28, 28] -> float32 [N, F].
   Raises ConfigError for a D that needs more than x (CGAN's labels, BiGAN's z)."""
-  if isinstance(discriminator, (models.ConditionalDiscriminator, models.JointDiscriminator)):
+  if isinstance(discriminator, PlaneDiscriminator):
     raise ConfigError("D's features need a D of x alone; this run's D also takes labels or z")
   variables = discriminator_variables(state)
-  apply = jax.jit(lambda x: discriminator.apply(variables, x, train=False, mutable=["intermediates"])[1][
-      "intermediates"]["features"][0])
-  return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
+  return _apply_to_images(lambda x: discriminator.apply(variables, x, train=False, mutable=["intermediates"])[1][
+      "intermediates"]["features"][0], images, batch_size)
 
 
 def q_categories(discriminator: nn.Module, state: TrainState, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
   """InfoGAN's Q head on images: the categorical code it infers for each, argmax Q(c_cat | x) (D in
   inference mode, no dropout). uint8 [N, 28, 28] -> int [N] in [0, INFO_CATEGORIES)."""
   variables = discriminator_variables(state)
-  apply = jax.jit(lambda x: jnp.argmax(discriminator.apply(variables, x, train=False)[1][:, :models.INFO_CATEGORIES], -1))
-  return batched(lambda start, x: apply(data.to_gan_range(x)), images, batch_size=batch_size)
+  return _apply_to_images(lambda x: jnp.argmax(discriminator.apply(variables, x, train=False)[1][
+      :, :models.INFO_CATEGORIES], -1), images, batch_size)
 
 
 def q_test_accuracy(discriminator: nn.Module, state: TrainState, test_images: np.ndarray,
@@ -253,7 +259,7 @@ def build_model(ctx: Context) -> Model:
   def final_figures(epoch: int, state: TrainState) -> None:
     write_course_figures(workdir, config, eval_generator, discriminator, state, ctx.train_images, epoch,
                          train_labels=ctx.train_labels)
-    if config.get("bigan"):
+    if bigan:
       write_bigan_reconstructions(workdir, config, eval_generator, state, test_data()[0][:40], epoch)
     if kind == "infogan":
       write_infogan_figures(workdir, config, eval_generator, state, epoch)

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import flax.linen as nn
 import jax
 
-from gan_jax.models.conditional import discriminate_with_plane
+from gan_jax.models.conditional import PlaneDiscriminator, discriminate_with_plane
 
 
 class BiGANEncoder(nn.Module):
@@ -47,18 +47,12 @@ class BiGANEncoder(nn.Module):
     return nn.Dense(self.latent_dim, name="z")(h.reshape(h.shape[0], -1))
 
 
-class JointDiscriminator(nn.Module):
+class JointDiscriminator(PlaneDiscriminator):
   """D(x, z) of BiGAN: `discriminator` on x with Dense(z) as a second input plane.
 
   Attributes:
     discriminator: the wrapped module, x [B, 28, 28, 2] -> logits [B].
   """
-  discriminator: nn.Module
-
-  @property
-  def conv_gradients(self) -> str:
-    """The wrapped D's (gan_jax.gan.discriminate hands a "fast" D the whole batch)."""
-    return getattr(self.discriminator, "conv_gradients", "autodiff")
 
   @nn.compact
   def __call__(self, x: jax.Array, z: jax.Array, train: bool = True,

@@ -31,20 +31,29 @@ class ConditionalGenerator(nn.Module):
                           train=train)
 
 
-class ConditionalDiscriminator(nn.Module):
+class PlaneDiscriminator(nn.Module):
+  """A discriminator that also sees a vector, as a second input plane (`discriminate_with_plane`):
+  the base of `ConditionalDiscriminator` (a label) and BiGAN's `JointDiscriminator` (a latent z).
+
+  Attributes:
+    discriminator: the wrapped module, x [B, 28, 28, 2] -> logits [B].
+  """
+  discriminator: nn.Module
+
+  @property
+  def conv_gradients(self) -> str:
+    """The wrapped D's (gan_jax.gan.discriminate hands a "fast" D the whole batch)."""
+    return getattr(self.discriminator, "conv_gradients", "autodiff")
+
+
+class ConditionalDiscriminator(PlaneDiscriminator):
   """D(x, y): `discriminator` on x with a second channel, Dense(one_hot(y)) reshaped to x's image.
 
   Attributes:
     discriminator: the wrapped module, x [B, 28, 28, 2] -> logits [B].
     num_classes: number of labels.
   """
-  discriminator: nn.Module
   num_classes: int = 10
-
-  @property
-  def conv_gradients(self) -> str:
-    """The wrapped D's (gan_jax.gan.discriminate hands a "fast" D the whole batch)."""
-    return getattr(self.discriminator, "conv_gradients", "autodiff")
 
   @nn.compact
   def __call__(self, x: jax.Array, labels: jax.Array, train: bool = True,
