@@ -34,7 +34,7 @@ RESUMABLE_FIELDS = ("num_epochs", "max_steps", "max_train_minutes", "figures", "
 # Fields added after runs were made, with the value those runs had: a saved config without
 # the field is compared as if it held this value.
 LEGACY_VALUES = {"conv_gradients": "autodiff", "data_source": "idx", "precision": "float32", "clip_value": 0.01,
-                 "gp_weight": 10.0}
+                 "gp_weight": 10.0, "info_weight": 1.0}
 # Fields added after runs were made whose absence means "not recorded": such a run resumes
 # with whatever the config says (and its config.json then records it).
 UNRECORDED_FIELDS = ("model_kind",)

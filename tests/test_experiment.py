@@ -118,6 +118,24 @@ def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
     experiment.train(tiny_dcgan_config(max_steps=6, latent_dim=64), workdir)
 
 
+@pytest.mark.parametrize("field", sorted(experiment.LEGACY_VALUES))
+def test_a_run_saved_before_a_field_existed_resumes_at_its_legacy_value(tmp_path, field):
+  config = configs.gan_mlp()
+  saved = json.loads(config.to_json())
+  del saved[field]
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  with config.unlocked():
+    config[field] = experiment.LEGACY_VALUES[field]
+  experiment.check_same_run(str(tmp_path), config)  # the value the run had: resumes
+  if field in experiment.RESUMABLE_FIELDS:
+    return  # may change on resume anyway
+  other = {str: "other", float: 0.5}[type(experiment.LEGACY_VALUES[field])]
+  with config.unlocked():
+    config[field] = other
+  with pytest.raises(ConfigError, match=f"holds a run with {field}="):
+    experiment.check_same_run(str(tmp_path), config)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("overrides", [
     dict(arch="mlp", loss="minimax", d_dropout=0.0, optimizer="sgd_momentum", learning_rate=0.01, k_d_steps=2),
