@@ -100,23 +100,41 @@ def plot_gan_curves(records: Sequence[dict], path: str, smoothing: int = 1) -> N
   save_figure(fig, path)
 
 
-def save_sample_progress(samples_by_epoch: dict, path: str, num_images: int = 16, num_columns: int = 4,
-                         value_range: tuple[float, float] = (-1.0, 1.0)) -> None:
+def save_sample_progress(samples_by_epoch: Optional[dict], path: str, num_images: int = 16, num_columns: int = 4,
+                         value_range: tuple[float, float] = (-1.0, 1.0), runs: Optional[dict] = None,
+                         title: Optional[str] = None) -> None:
   """Samples from one fixed z at several epochs, side by side (one panel per epoch).
 
   Args:
-    samples_by_epoch: {epoch: [N, 28, 28(, 1)] images in `value_range`}, the same z at every epoch.
+    samples_by_epoch: {epoch: [N, 28, 28(, 1)] images in `value_range`}, the same z at every epoch;
+      None when `runs` is given.
     path: output PNG.
     num_images: images shown per epoch (the first ones).
+    runs: optional {row label: samples_by_epoch}, one row per run (e.g. with and without dropout),
+      each run's epochs in its own row.
+    title: optional figure title.
   """
-  epochs = sorted(samples_by_epoch)
-  fig, axes = plt.subplots(1, len(epochs), figsize=(2.6 * len(epochs), 2.9), squeeze=False)
+  rows = runs or {None: samples_by_epoch}
+  width = max(len(by_epoch) for by_epoch in rows.values())
+  fig, axes = plt.subplots(len(rows), width, figsize=(2.6 * width + (0.8 if runs else 0), 2.9 * len(rows)),
+                           squeeze=False)
   lo, hi = value_range
-  for ax, epoch in zip(axes[0], epochs):
-    unit = np.clip((np.asarray(samples_by_epoch[epoch][:num_images], np.float32) - lo) / (hi - lo), 0, 1)
-    ax.imshow(tile_images(unit, num_columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_title(f"epoch {epoch}")
-    ax.set_axis_off()
+  for row, (label, by_epoch) in zip(axes, rows.items()):
+    for ax in row:
+      ax.set_axis_off()
+    for ax, epoch in zip(row, sorted(by_epoch)):
+      unit = np.clip((np.asarray(by_epoch[epoch][:num_images], np.float32) - lo) / (hi - lo), 0, 1)
+      ax.imshow(tile_images(unit, num_columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+      ax.set_title(f"epoch {epoch}")
+    if label is not None:
+      row[0].set_axis_on()
+      row[0].set_xticks([])
+      row[0].set_yticks([])
+      for side in row[0].spines.values():
+        side.set_visible(False)
+      row[0].set_ylabel(label, fontsize=10)
+  if title:
+    fig.suptitle(title)
   save_figure(fig, path)
 
 

@@ -80,19 +80,19 @@ def ring_table():
   return "\n".join(lines)
 
 
-def mlp_table():
+def mlp_table(root=ROOT):
   lines = ["| D dropout | seed | epoch | train min | FID (2k) | KID x1e3 | precision | recall | classes |",
            "|---|---|---|---|---|---|---|---|---|"]
   for dropout in ("0.3", "0"):
     for seed in (0, 1):
       run = f"mlp_dropout{dropout}_seed{seed}"
-      for r in records(run):
+      for r in records(run, root):
         if "test_fid" in r:
           lines.append(f"| {dropout} | {seed} | {r['epoch']} | {r['train_seconds'] / 60:.2f} | {r['test_fid']:.1f} | "
                        f"{r['test_kid']:.1f} | {r['test_precision']:.3f} | {r['test_recall']:.3f} | "
                        f"{r['test_classes_covered']} |")
-      s = scores(run)
-      last = [r for r in records(run) if "d_loss" in r][-1]
+      s = scores(run, root)
+      last = [r for r in records(run, root) if "d_loss" in r][-1]
       if s:
         lines.append(f"| {dropout} | {seed} | **{last['epoch']} (end), 10k samples** | {last['train_seconds'] / 60:.2f} | "
                      f"**{s['scores']['fid']:.1f}** | {s['scores']['kid']:.1f} | {s['scores']['precision']:.3f} | "
@@ -100,10 +100,12 @@ def mlp_table():
   return "\n".join(lines)
 
 
-def stack_pngs(paths, labels, out, columns):
+def stack_pngs(paths, labels, out, columns, panel_inches=None):
   import matplotlib.pyplot as plt
   rows = -(-len(paths) // columns)
-  fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns * (1 if columns > 1 else 3), 3.2 * rows),
+  width = panel_inches or 3.2 * (1 if columns > 1 else 3)
+  height, across = matplotlib.image.imread(paths[0]).shape[:2]
+  fig, axes = plt.subplots(rows, columns, figsize=(width * columns, (width * height / across + 0.3) * rows),
                            squeeze=False)
   for ax in axes.flat:
     ax.axis("off")

@@ -20,6 +20,8 @@ FIGURES = {
     "image_rows": lambda p: plots.save_image_rows([IMAGES[:4], IMAGES[4:8]], ["a", "b"], p, title="rows"),
     "side_by_side": lambda p: plots.save_side_by_side([(IMAGES + 1) / 2, (IMAGES[::-1] + 1) / 2], ["x", "y"], p),
     "sample_progress": lambda p: plots.save_sample_progress({1: IMAGES, 10: IMAGES[::-1]}, p),
+    "sample_progress_runs": lambda p: plots.save_sample_progress(
+        None, p, runs={"dropout 0.3": {10: IMAGES, 100: IMAGES[::-1]}, "no dropout": {10: IMAGES}}, title="seed 0"),
     "histograms": lambda p: plots.save_histograms({"real": rng.uniform(size=200), "fake": rng.uniform(size=200)}, p,
                                                   xlabel="D", title="h", reference=0.5),
     "latent_scatter": lambda p: plots.save_latent_scatter(rng.normal(size=(100, 5)), rng.integers(0, 10, 100), p),
