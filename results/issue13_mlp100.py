@@ -47,6 +47,12 @@ def collect(runs_root):
   return names
 
 
+def label(name):
+  """mlp_dropout0.3_seed1 -> 'D dropout 0.3, seed 1'."""
+  dropout, seed = name[len("mlp_dropout"):].split("_seed")
+  return f"D dropout {dropout}, seed {seed}"
+
+
 def grids(name):
   """{epoch: uint8 [N, 28, 28]} of the run's fixed-z samples at EPOCHS (those it has reached)."""
   found = {}
@@ -72,18 +78,24 @@ def main():
       plots.save_sample_progress(None, os.path.join(OUT, f"samples_seed{seed}.png"), value_range=(0, 255),
                                  runs=rows, title=f"MLP GAN, one fixed z, seed {seed}")
   issue13_table.stack_pngs([os.path.join(OUT, n, "curves.png") for n in names],
-                           [n.replace("mlp_", "").replace("_", ", ") for n in names], os.path.join(OUT, "curves.png"), 2,
+                           [label(n) for n in names], os.path.join(OUT, "curves.png"), 2,
                            panel_inches=5.5)
   baseline = evaluation.real_baseline(evaluation.load_reference("mnist", args.data_dir), num_samples=2000,
                                       memorization=False)["fid"]
-  runs = {n.replace("mlp_", "").replace("_", ", "): [
+  runs = {label(n): [
       {"epoch": r["epoch"], "FID (2,000 samples)": r["test_fid"]} for r in issue13_table.records(n, OUT) if "test_fid" in r]
       for n in names}
   plots.plot_score_by_epoch(None, "FID (2,000 samples)", os.path.join(OUT, "fid_by_epoch.png"), baseline=baseline,
                             title="MLP GAN on MNIST, D dropout 0.3 against none", runs=runs)
+  shares = ["| run | SWD x1e3 | share of each digit class, 0-9, in 10,000 samples (LeNet's labels) |", "|---|---|---|"]
+  for name in names:
+    s = issue13_table.scores(name, OUT)
+    if s:
+      shares.append(f"| {name} | {s['scores']['swd']:.1f} | "
+                    + " ".join(f"{h:.3f}" for h in s["scores"]["class_histogram"]) + " |")
   text = ["# The MLP GAN with and without D dropout 0.3, 100 epochs, 2 seeds (2-core CPU)", "",
           "Made by `bash results/run_issue13_mlp100.sh train` then `table`.", "",
-          issue13_table.mlp_table(OUT), "",
+          issue13_table.mlp_table(OUT), "", "\n".join(shares), "",
           f"Real-vs-real FID of 2,000 training images against the test split: {baseline:.1f}.", ""]
   with open(os.path.join(OUT, "tables.md"), "w") as f:
     f.write("\n".join(text))
