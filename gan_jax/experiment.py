@@ -189,8 +189,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
     return values
 
   def after_step(step: int, device_state: Any) -> None:
-    if step < schedule.num_steps and schedule.checkpoint_due(step):  # the last one is saved below
-      save(step, dp.get_state(device_state))
+    # The step's scores and figures come before its checkpoint: a run killed between them resumes
+    # from the checkpoint before and makes them again (metrics_log.truncate drops the partial ones).
     if model.evaluate is not None and schedule.evaluation_due(step):
       jax.block_until_ready(device_state)
       evaluate(step, dp.get_state(device_state))
@@ -198,6 +198,8 @@ def run(config: ml_collections.ConfigDict, workdir: str, build: Callable[[Contex
       jax.block_until_ready(device_state)
       with clock.paused():
         model.epoch_figures(step // schedule.steps_per_epoch, dp.get_state(device_state))
+    if step < schedule.num_steps and schedule.checkpoint_due(step):  # the last one is saved below
+      save(step, dp.get_state(device_state))
 
   stop = StopRequest()
 

@@ -112,6 +112,30 @@ def test_metrics_are_finite_and_in_range(four_steps):
 
 
 @pytest.mark.slow
+def test_a_run_killed_while_it_scores_a_step_scores_it_again_on_resume(tmp_path, monkeypatch):
+  """A step's checkpoint is saved after its scores: a run that dies in between resumes from the
+  checkpoint before and scores that step again, so no evaluation is lost."""
+  config = tiny_dcgan_config(max_steps=4, eval_every_epochs=0, eval_every_steps=2, eval_samples=100)
+  build = experiment.BUILDERS["gan"]
+
+  def dies_in_its_first_evaluation(context):
+    model = build(context)
+
+    def evaluate(epoch, state):
+      raise RuntimeError("killed while scoring")
+    return model._replace(evaluate=evaluate)
+
+  monkeypatch.setitem(experiment.BUILDERS, "gan", dies_in_its_first_evaluation)
+  with pytest.raises(RuntimeError, match="killed while scoring"):
+    experiment.train(config, str(tmp_path))
+  assert ckpt.Checkpointer(str(tmp_path)).latest_step() is None  # step 2 was not saved before its scores
+  monkeypatch.setitem(experiment.BUILDERS, "gan", build)
+  experiment.train(config, str(tmp_path))
+  scored = [r["step"] for r in MetricsLog(str(tmp_path / "metrics.jsonl")).read() if "test_fid" in r]
+  assert scored == [2, 4]
+
+
+@pytest.mark.slow
 def test_resume_with_another_model_config_is_refused(four_steps, tmp_path):
   workdir, _ = four_steps
   with pytest.raises(ConfigError, match="holds a run with latent_dim=100"):
