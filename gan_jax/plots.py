@@ -100,6 +100,16 @@ def plot_gan_curves(records: Sequence[dict], path: str, smoothing: int = 1) -> N
   save_figure(fig, path)
 
 
+def _label_row(ax, label: str, **text) -> None:
+  """An image axis with no ticks or frame, and `label` at its left (matplotlib text keywords in `text`)."""
+  ax.set_axis_on()
+  ax.set_xticks([])
+  ax.set_yticks([])
+  for side in ax.spines.values():
+    side.set_visible(False)
+  ax.set_ylabel(label, **text)
+
+
 def save_sample_progress(samples_by_epoch: Optional[dict], path: str, num_images: int = 16, num_columns: int = 4,
                          value_range: tuple[float, float] = (-1.0, 1.0), runs: Optional[dict] = None,
                          title: Optional[str] = None) -> None:
@@ -127,12 +137,7 @@ def save_sample_progress(samples_by_epoch: Optional[dict], path: str, num_images
       ax.imshow(tile_images(unit, num_columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
       ax.set_title(f"epoch {epoch}")
     if label is not None:
-      row[0].set_axis_on()
-      row[0].set_xticks([])
-      row[0].set_yticks([])
-      for side in row[0].spines.values():
-        side.set_visible(False)
-      row[0].set_ylabel(label, fontsize=10)
+      _label_row(row[0], label, fontsize=10)
   if title:
     fig.suptitle(title)
   save_figure(fig, path)
@@ -177,11 +182,7 @@ def save_image_rows(rows: Sequence[np.ndarray], row_labels: Sequence[str], path:
   for ax, row, label in zip(axes[:, 0], rows, row_labels):
     unit = np.clip((np.asarray(row, np.float32) - lo) / (hi - lo), 0, 1)
     ax.imshow(tile_images(unit, width, pad=1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-      side.set_visible(False)
-    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    _label_row(ax, label, fontsize=8, rotation=0, ha="right", va="center")
   if title:
     fig.suptitle(title)
   save_figure(fig, path)

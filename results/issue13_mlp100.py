@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 
 import issue13_table
-from gan_jax import evaluation, plots
+from gan_jax import evaluation, files, plots
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "issue13_mlp100")
 DROPOUTS = ("0.3", "0")
@@ -72,8 +72,9 @@ def main():
   if not names:
     raise SystemExit(f"error: no run under {args.runs}; train them first: bash results/run_issue13_mlp100.sh train")
   for seed in SEEDS:
-    rows = {f"D dropout {d}": grids(f"mlp_dropout{d}_seed{seed}") for d in DROPOUTS
-            if f"mlp_dropout{d}_seed{seed}" in names and grids(f"mlp_dropout{d}_seed{seed}")}
+    found = {f"D dropout {d}": grids(f"mlp_dropout{d}_seed{seed}") for d in DROPOUTS
+             if f"mlp_dropout{d}_seed{seed}" in names}
+    rows = {row: by_epoch for row, by_epoch in found.items() if by_epoch}
     if rows:
       plots.save_sample_progress(None, os.path.join(OUT, f"samples_seed{seed}.png"), value_range=(0, 255),
                                  runs=rows, title=f"MLP GAN, one fixed z, seed {seed}")
@@ -97,8 +98,7 @@ def main():
           "Made by `bash results/run_issue13_mlp100.sh train` then `table`.", "",
           issue13_table.mlp_table(OUT), "", "\n".join(shares), "",
           f"Real-vs-real FID of 2,000 training images against the test split: {baseline:.1f}.", ""]
-  with open(os.path.join(OUT, "tables.md"), "w") as f:
-    f.write("\n".join(text))
+  files.write_text(os.path.join(OUT, "tables.md"), "\n".join(text))
   print("\n".join(text))
 
 

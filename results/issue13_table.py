@@ -17,7 +17,7 @@ import os
 import matplotlib.image
 import numpy as np
 
-from gan_jax import evaluation, plots
+from gan_jax import evaluation, files, plots
 from gan_jax.train import MetricsLog
 
 ROOT = os.path.join(os.path.dirname(__file__), "issue13_gpu")
@@ -143,8 +143,7 @@ def main():
           "(results/issue13_cpu_fashion/)", "", fashion, "",
           "## Ring of 8 Gaussians, 10,000 steps", "", ring_table(), "",
           "## MLP GAN, D dropout 0.3 against none", "", mlp_table(), ""]
-  with open(os.path.join(ROOT, "tables.md"), "w") as f:
-    f.write("\n".join(text))
+  files.write_text(os.path.join(ROOT, "tables.md"), "\n".join(text))
   print("\n".join(text))
 
 
